@@ -1,0 +1,531 @@
+/*
+ * libfluxstate - what state is Flux (fluxcd.io) in on this Kubernetes cluster?
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef FLUXSTATE_H
+#define FLUXSTATE_H
+
+#include <stddef.h>
+#include <fluxstate/fluxstate-version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @mainpage libfluxstate
+ *
+ * libfluxstate turns a kubeconfig into a classified Flux install state
+ * (none, residual, partial, healthy, or unknown when it could not see
+ * enough) plus the findings that explain it.
+ *
+ * Typical use:
+ * @code
+ * fluxstate_ctx *ctx;
+ * fluxstate_report *report;
+ *
+ * if (fluxstate_ctx_new(&ctx) < 0)
+ *         return -1;
+ * if (fluxstate_ctx_load_kubeconfig(ctx, NULL, NULL) < 0 ||
+ *     fluxstate_ctx_probe(ctx, &report) < 0) {
+ *         fprintf(stderr, "%s\n", fluxstate_ctx_get_error(ctx));
+ *         fluxstate_ctx_free(ctx);
+ *         return -1;
+ * }
+ * printf("%s\n", fluxstate_state_to_string(fluxstate_report_get_state(report)));
+ * fluxstate_report_free(report);
+ * fluxstate_ctx_free(ctx);
+ * @endcode
+ *
+ * Threading: a fluxstate_ctx and everything obtained from it may be used by
+ * one thread at a time; different contexts are independent and may be used
+ * from different threads at once. The library has no mutable global state
+ * except libcurl's global initialisation, which runs once (pthread_once)
+ * inside the first fluxstate_ctx_new(). On libcurl builds without the
+ * "threadsafe" feature the first context must not be created while other
+ * threads use libcurl.
+ *
+ * Strings: all strings are UTF-8 and NUL-terminated. Strings returned as
+ * `const char *` are borrowed from their owner; strings returned through a
+ * `char **ret_*` argument belong to the caller and are released with
+ * fluxstate_free().
+ *
+ * Secrets: tokens, passwords and keys never appear in error messages, log
+ * messages or any string this library returns.
+ */
+
+/**
+ * @defgroup types Handles
+ * @{
+ */
+
+/** A cluster connection and its options. */
+typedef struct fluxstate_ctx fluxstate_ctx;
+/** The result of one probe. */
+typedef struct fluxstate_report fluxstate_report;
+/** One finding; borrowed from its report. */
+typedef struct fluxstate_finding fluxstate_finding;
+
+/** @} */
+
+/**
+ * @defgroup errors Errors
+ * Functions that can fail return an int: 0 (or a count) on success and one of
+ * these negative codes on failure. Codes are never renumbered, only appended.
+ * @{
+ */
+enum fluxstate_error {
+	FLUXSTATE_OK = 0,
+	FLUXSTATE_ERROR = -1,     /**< anything else; read fluxstate_ctx_get_error() */
+	FLUXSTATE_ENOMEM = -2,    /**< out of memory */
+	FLUXSTATE_EINVAL = -3,    /**< caller bug: bad argument */
+	FLUXSTATE_ECONFIG = -4,   /**< kubeconfig missing, unreadable or malformed */
+	FLUXSTATE_ENETWORK = -5,  /**< transport or TLS failure (libcurl) */
+	FLUXSTATE_EAUTH = -6,     /**< 401/403 from the API server, or credentials unobtainable */
+	FLUXSTATE_EPROTOCOL = -7, /**< malformed reply from the API server */
+	FLUXSTATE_ETIMEDOUT = -8  /**< the operation's deadline passed */
+};
+
+/**
+ * A short static description of an error code.
+ *
+ * @param code A FLUXSTATE_E* code (or any int).
+ * @return A static string, never NULL ("unknown error" for unknown codes).
+ * @since 0.1
+ */
+const char *fluxstate_strerror(int code);
+
+/** @} */
+
+/**
+ * @defgroup state Install states
+ * @{
+ */
+enum fluxstate_install_state {
+	FLUXSTATE_INSTALL_UNKNOWN = 0,  /**< could not see enough to decide */
+	FLUXSTATE_INSTALL_NONE = 1,     /**< no trace of Flux: bootstrap freely */
+	FLUXSTATE_INSTALL_RESIDUAL = 2, /**< no controller runs, but leftovers exist: clean up first */
+	FLUXSTATE_INSTALL_PARTIAL = 3,  /**< controllers exist but the install is broken: repair */
+	FLUXSTATE_INSTALL_HEALTHY = 4   /**< every present controller is available: leave alone */
+};
+
+/**
+ * The lower-case name of an install state ("unknown", "none", "residual",
+ * "partial", "healthy").
+ *
+ * @param state A FLUXSTATE_INSTALL_* value.
+ * @return A static string; "unknown" for values out of range. Never NULL.
+ * @since 0.1
+ */
+const char *fluxstate_state_to_string(int state);
+
+/**
+ * Parse a state name as printed by fluxstate_state_to_string().
+ *
+ * @param name A state name (ASCII case-insensitive).
+ * @return The FLUXSTATE_INSTALL_* value, or FLUXSTATE_EINVAL if @p name is
+ *         NULL or not a state name.
+ * @since 0.1
+ */
+int fluxstate_state_from_string(const char *name);
+
+/** @} */
+
+/**
+ * @defgroup version Library version
+ * @{
+ */
+
+/**
+ * The runtime library version as FLUXSTATE_VERSION_HEX would encode it:
+ * (major << 16) | (minor << 8) | micro.
+ * @since 0.1
+ */
+unsigned int fluxstate_version(void);
+
+/**
+ * The runtime library version as a static string, e.g. "0.1.0".
+ * @since 0.1
+ */
+const char *fluxstate_version_string(void);
+
+/** @} */
+
+/**
+ * @defgroup ctx Context
+ * Construct with fluxstate_ctx_new(), configure with the setters, load a
+ * kubeconfig with fluxstate_ctx_load_kubeconfig(), then probe.
+ * @{
+ */
+
+/**
+ * Allocate a new context with default options.
+ *
+ * @param[out] ret On success, a new context owned by the caller; release it
+ *             with fluxstate_ctx_free(). Left untouched on failure.
+ * @return 0, or a negative error code.
+ * @retval FLUXSTATE_EINVAL @p ret is NULL.
+ * @retval FLUXSTATE_ENOMEM Out of memory, or libcurl failed to initialise.
+ * @since 0.1
+ */
+int fluxstate_ctx_new(fluxstate_ctx **ret);
+
+/**
+ * Release a context and everything it owns. Reports obtained from it stay
+ * valid. NULL is a no-op.
+ * @since 0.1
+ */
+void fluxstate_ctx_free(fluxstate_ctx *ctx);
+
+/**
+ * The message describing the last failure on @p ctx.
+ *
+ * @return A string owned by @p ctx, valid until the next call on @p ctx;
+ *         "" if nothing has failed yet; a static string if @p ctx is NULL.
+ * @since 0.1
+ */
+const char *fluxstate_ctx_get_error(const fluxstate_ctx *ctx);
+
+/**
+ * Override the kubeconfig context (kubectl --context). Must be called before
+ * fluxstate_ctx_load_kubeconfig(); a context argument given to that call wins.
+ *
+ * @param name Context name, copied; NULL clears the override.
+ * @return 0, FLUXSTATE_EINVAL (NULL ctx, or a kubeconfig is already loaded),
+ *         or FLUXSTATE_ENOMEM.
+ * @since 0.1
+ */
+int fluxstate_ctx_set_context(fluxstate_ctx *ctx, const char *name);
+
+/**
+ * Override the kubeconfig cluster (kubectl --cluster). Same rules as
+ * fluxstate_ctx_set_context().
+ * @since 0.1
+ */
+int fluxstate_ctx_set_cluster(fluxstate_ctx *ctx, const char *name);
+
+/**
+ * Override the kubeconfig user (kubectl --user). Same rules as
+ * fluxstate_ctx_set_context().
+ * @since 0.1
+ */
+int fluxstate_ctx_set_user(fluxstate_ctx *ctx, const char *name);
+
+/**
+ * Override the API server URL (kubectl --server). Like client-go, this drops
+ * the cluster's tls-server-name unless fluxstate_ctx_set_tls_server_name()
+ * is also given. Same rules as fluxstate_ctx_set_context().
+ * @since 0.1
+ */
+int fluxstate_ctx_set_server(fluxstate_ctx *ctx, const char *url);
+
+/**
+ * Override the TLS server name (kubectl --tls-server-name). Same rules as
+ * fluxstate_ctx_set_context().
+ * @since 0.1
+ */
+int fluxstate_ctx_set_tls_server_name(fluxstate_ctx *ctx, const char *name);
+
+/**
+ * The namespace Flux is expected in, as `flux --namespace`. NULL (the
+ * default) auto-detects it from the controllers' labels, falling back to
+ * $FLUX_SYSTEM_NAMESPACE and then "flux-system". May be called at any time;
+ * it applies to the next probe.
+ *
+ * @param ns Namespace name, copied; NULL restores auto-detection.
+ * @return 0, FLUXSTATE_EINVAL (NULL ctx or an invalid DNS label) or
+ *         FLUXSTATE_ENOMEM.
+ * @since 0.1
+ */
+int fluxstate_ctx_set_flux_namespace(fluxstate_ctx *ctx, const char *ns);
+
+/**
+ * The deadline for one whole operation (a probe, a wait), in milliseconds.
+ * Default 30000. 0 is rejected.
+ *
+ * @return 0 or FLUXSTATE_EINVAL.
+ * @since 0.1
+ */
+int fluxstate_ctx_set_timeout_ms(fluxstate_ctx *ctx, unsigned int timeout_ms);
+
+/**
+ * The TCP+TLS connect timeout in milliseconds. Default 10000. 0 is rejected.
+ *
+ * @return 0 or FLUXSTATE_EINVAL.
+ * @since 0.1
+ */
+int fluxstate_ctx_set_connect_timeout_ms(fluxstate_ctx *ctx, unsigned int timeout_ms);
+
+/**
+ * Receives one line of request trace (method, path, status, duration).
+ * Never contains credentials.
+ *
+ * @param message NUL-terminated, without trailing newline; valid only
+ *        during the call.
+ * @param userdata As given to fluxstate_ctx_set_log_fn().
+ */
+typedef void (*fluxstate_log_fn)(const char *message, void *userdata);
+
+/**
+ * Install a trace handler. The library never prints; without a handler
+ * traces are dropped. The handler is called from the thread that called
+ * into the library, only during calls on @p ctx.
+ *
+ * @param fn Handler, or NULL to remove it.
+ * @param userdata Passed back to @p fn.
+ * @return 0 or FLUXSTATE_EINVAL.
+ * @since 0.1
+ */
+int fluxstate_ctx_set_log_fn(fluxstate_ctx *ctx, fluxstate_log_fn fn, void *userdata);
+
+/**
+ * Load the kubeconfig and resolve the connection exactly like kubectl:
+ * an explicit @p path (which must exist), else the $KUBECONFIG list, else
+ * $HOME/.kube/config, else the in-cluster service account. Overrides set
+ * earlier apply. Can be called once per context.
+ *
+ * @param path Kubeconfig file, or NULL for the default rules.
+ * @param context Context to use (kubectl --context), or NULL for the
+ *        override or current-context.
+ * @return 0 or a negative error code; details in fluxstate_ctx_get_error().
+ * @retval FLUXSTATE_ECONFIG The kubeconfig is missing, unreadable,
+ *         malformed, or names something that does not exist.
+ * @retval FLUXSTATE_EINVAL A kubeconfig was already loaded on @p ctx.
+ * @since 0.1
+ */
+int fluxstate_ctx_load_kubeconfig(fluxstate_ctx *ctx, const char *path, const char *context);
+
+/**
+ * Number of contexts in the loaded (merged) kubeconfig.
+ *
+ * @return The count; 0 before a successful load or for in-cluster config.
+ * @since 0.1
+ */
+size_t fluxstate_ctx_get_n_contexts(const fluxstate_ctx *ctx);
+
+/**
+ * Name of context @p i of the loaded kubeconfig, in file order.
+ *
+ * @return A string owned by @p ctx, or NULL if @p i is out of range.
+ * @since 0.1
+ */
+const char *fluxstate_ctx_get_context_name(const fluxstate_ctx *ctx, size_t i);
+
+/**
+ * Name of the context in use after loading (override or current-context).
+ *
+ * @return A string owned by @p ctx, or NULL (nothing loaded, in-cluster).
+ * @since 0.1
+ */
+const char *fluxstate_ctx_get_current_context(const fluxstate_ctx *ctx);
+
+/**
+ * Describe the resolved connection as JSON, secrets redacted: context,
+ * cluster, user, server, tls-server-name, CA source, auth method,
+ * namespace, proxy. This is what kubectl would use.
+ *
+ * @param[out] ret_json On success a NUL-terminated JSON object owned by the
+ *             caller; release it with fluxstate_free().
+ * @return 0 or a negative error code.
+ * @retval FLUXSTATE_EINVAL No kubeconfig loaded yet, or NULL arguments.
+ * @since 0.1
+ */
+int fluxstate_ctx_describe_connection(fluxstate_ctx *ctx, char **ret_json);
+
+/**
+ * Look at the cluster and classify the Flux installation.
+ *
+ * Access problems on individual resources (403, a list cut off) do not fail
+ * the probe: they make the report's state FLUXSTATE_INSTALL_UNKNOWN (unless
+ * what was seen already proves partial or residual) and appear as findings.
+ *
+ * @param[out] ret On success, a new report owned by the caller; release it
+ *             with fluxstate_report_free(). Left untouched on failure.
+ * @return 0 or a negative error code; details in fluxstate_ctx_get_error().
+ * @retval FLUXSTATE_EINVAL No kubeconfig loaded, or NULL arguments.
+ * @retval FLUXSTATE_ENETWORK The API server could not be reached.
+ * @retval FLUXSTATE_EAUTH The API server rejected the credentials (401), or
+ *         they could not be obtained (exec plugin failed).
+ * @retval FLUXSTATE_ETIMEDOUT The deadline passed.
+ * @since 0.1
+ */
+int fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret);
+
+/**
+ * Block until a resource that decides the install state changes after
+ * @p since was taken (Kubernetes watch requests, not polling), or until
+ * @p timeout_ms passes. Probe again afterwards to learn the new state.
+ *
+ * @param since A report from fluxstate_ctx_probe() on this context.
+ * @param timeout_ms How long to wait at most; 0 is rejected.
+ * @return 0 when a change was seen.
+ * @retval FLUXSTATE_ETIMEDOUT Nothing changed before @p timeout_ms.
+ * @retval FLUXSTATE_EINVAL Bad arguments.
+ * @since 0.1
+ */
+int fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *since,
+				  unsigned int timeout_ms);
+
+/** @} */
+
+/**
+ * @defgroup report Report
+ * A report is immutable and independent of the context that produced it.
+ * @{
+ */
+
+/**
+ * Release a report and its findings. NULL is a no-op.
+ * @since 0.1
+ */
+void fluxstate_report_free(fluxstate_report *report);
+
+/**
+ * @return The FLUXSTATE_INSTALL_* state; FLUXSTATE_INSTALL_UNKNOWN for NULL.
+ * @since 0.1
+ */
+int fluxstate_report_get_state(const fluxstate_report *report);
+
+/**
+ * One line saying why the state was chosen.
+ * @return A string owned by the report; "" for NULL.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_summary(const fluxstate_report *report);
+
+/**
+ * What to do next: "bootstrap", "cleanup", "repair", "none" (leave alone)
+ * or "investigate" (state unknown).
+ * @return A string owned by the report; "investigate" for NULL.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_action(const fluxstate_report *report);
+
+/**
+ * The namespace inspected for Flux (option, detected, or "flux-system").
+ * @return A string owned by the report, or NULL for a NULL report.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_namespace(const fluxstate_report *report);
+
+/**
+ * How Flux was installed: "flux-cli", "flux-bootstrap", "install-yaml",
+ * "helm", "flux-operator" or "unknown" (also when nothing is installed).
+ * @return A string owned by the report; "unknown" for NULL.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_installer(const fluxstate_report *report);
+
+/**
+ * The overall Flux version (e.g. "v2.7.5"), or NULL if none could be told.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_version(const fluxstate_report *report);
+
+/**
+ * The Kubernetes server gitVersion (e.g. "v1.29.1+k3s1"), or NULL if unknown.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_server_version(const fluxstate_report *report);
+
+/**
+ * Whether the server version satisfies the installed Flux version's minimum.
+ * @return 1 yes, 0 no, FLUXSTATE_ERROR when it cannot be told (no Flux
+ *         version, unknown server version), FLUXSTATE_EINVAL for NULL.
+ * @since 0.1
+ */
+int fluxstate_report_get_server_supported(const fluxstate_report *report);
+
+/**
+ * The number of findings.
+ * @since 0.1
+ */
+size_t fluxstate_report_get_n_findings(const fluxstate_report *report);
+
+/**
+ * Finding @p i, most important first.
+ * @return A handle owned by the report, or NULL if @p i is out of range.
+ * @since 0.1
+ */
+const fluxstate_finding *fluxstate_report_get_finding(const fluxstate_report *report, size_t i);
+
+/**
+ * The whole report as JSON, described by docs/report.schema.json
+ * (schema "fluxstate.report/v1").
+ *
+ * @param[out] ret_json On success a NUL-terminated string owned by the
+ *             caller; release it with fluxstate_free().
+ * @return 0, FLUXSTATE_EINVAL or FLUXSTATE_ENOMEM.
+ * @since 0.1
+ */
+int fluxstate_report_to_json(const fluxstate_report *report, char **ret_json);
+
+/** @} */
+
+/**
+ * @defgroup finding Findings
+ * Every getter returns a string owned by the report the finding came from.
+ * @{
+ */
+
+/** Severity of a finding. */
+enum fluxstate_severity {
+	FLUXSTATE_SEVERITY_INFO = 0,    /**< notable, does not affect the state */
+	FLUXSTATE_SEVERITY_WARNING = 1, /**< worth fixing; install still works */
+	FLUXSTATE_SEVERITY_ERROR = 2    /**< decides or explains a non-healthy state */
+};
+
+/** Flags a finding may carry (bit mask, append-only). */
+enum fluxstate_finding_flag {
+	FLUXSTATE_FLAG_BLOCKS_REINSTALL = 1 << 0,     /**< Terminating namespace/CRD: a reinstall fails until it is gone */
+	FLUXSTATE_FLAG_BLOCKS_FLUX_INSTALL = 1 << 1,  /**< makes `flux install` refuse (bootstrapped-labelled CRD) */
+	FLUXSTATE_FLAG_FINALIZER_BLOCKED = 1 << 2,    /**< a finalizer nobody will remove keeps it */
+	FLUXSTATE_FLAG_NOT_VISIBLE = 1 << 3           /**< describes something the caller could not see */
+};
+
+/** Kubernetes kind, e.g. "CustomResourceDefinition". Never NULL. @since 0.1 */
+const char *fluxstate_finding_get_kind(const fluxstate_finding *finding);
+/** apiVersion, e.g. "apiextensions.k8s.io/v1"; "" when not applicable. @since 0.1 */
+const char *fluxstate_finding_get_api_version(const fluxstate_finding *finding);
+/** Namespace, or NULL for cluster-scoped objects. @since 0.1 */
+const char *fluxstate_finding_get_namespace(const fluxstate_finding *finding);
+/** Object name; "" when the finding is about a whole resource type. @since 0.1 */
+const char *fluxstate_finding_get_name(const fluxstate_finding *finding);
+/**
+ * What the object is: "controller", "crd", "custom-resource", "rbac",
+ * "namespace", "service-account", "service", "network-policy",
+ * "resource-quota", "secret", "configmap", "helm-release", "operator",
+ * "flux-instance", "server" or "access". Never NULL.
+ * @since 0.1
+ */
+const char *fluxstate_finding_get_category(const fluxstate_finding *finding);
+/**
+ * What is wrong or notable: "present", "missing", "unavailable",
+ * "terminating", "finalizer-blocked", "orphaned", "skewed", "pre-created",
+ * "not-established", "not-ready", "duplicate", "unsupported-server",
+ * "other-install" or "not-visible". Never NULL.
+ * @since 0.1
+ */
+const char *fluxstate_finding_get_problem(const fluxstate_finding *finding);
+/** One line with the evidence that decided. Never NULL. @since 0.1 */
+const char *fluxstate_finding_get_reason(const fluxstate_finding *finding);
+/** A FLUXSTATE_SEVERITY_* value. @since 0.1 */
+int fluxstate_finding_get_severity(const fluxstate_finding *finding);
+/** A mask of FLUXSTATE_FLAG_* values. @since 0.1 */
+unsigned int fluxstate_finding_get_flags(const fluxstate_finding *finding);
+
+/** @} */
+
+/**
+ * Release memory the library handed to the caller through a `char **ret_*`
+ * argument. NULL is a no-op.
+ * @since 0.1
+ */
+void fluxstate_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLUXSTATE_H */

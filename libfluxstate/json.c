@@ -1,0 +1,2 @@
+/* STUB: replaced by the transport work (issue 3). */
+#include "fluxstate-private.h"
