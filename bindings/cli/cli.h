@@ -1,0 +1,90 @@
+/*
+ * The fluxstate command: declarations shared by its source files.
+ * Public API only: never include fluxstate-private.h here.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef FLUXSTATE_CLI_H
+#define FLUXSTATE_CLI_H
+
+#include <stdio.h>
+#include <fluxstate/fluxstate.h>
+
+/* The exit-code contract (docs/cli.md, fluxstate(1)); never renumber. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,          /* done; the state is known (and as expected) */
+	CLI_EXIT_UNEXPECTED = 1,  /* the state is not one of those expected */
+	CLI_EXIT_USAGE = 2,       /* bad command line, kubeconfig or config error */
+	CLI_EXIT_UNKNOWN = 3,     /* the state is unknown: could not see enough */
+	CLI_EXIT_UNREACHABLE = 4, /* cannot reach or authenticate, probe timed out, other failure */
+	CLI_EXIT_WAIT_TIMEOUT = 5 /* --wait-for: the state was not reached in time */
+};
+
+enum cli_output {
+	CLI_OUTPUT_TEXT,
+	CLI_OUTPUT_JSON
+};
+
+enum cli_command {
+	CLI_CMD_CHECK,
+	CLI_CMD_CONFIG,
+	CLI_CMD_CLEANUP_PLAN
+};
+
+/* Everything the command line asked for. Strings borrow from argv. */
+struct cli_options {
+	enum cli_command command;
+	const char *kubeconfig;
+	const char *context;
+	const char *cluster;
+	const char *user;
+	const char *server;
+	const char *tls_server_name;
+	const char *namespace;
+	unsigned int timeout_ms;     /* 0: not given */
+	enum cli_output output;
+	int color;                   /* resolved: 1 only on a terminal without NO_COLOR */
+	int verbose;
+	int quiet;
+	int force;
+	int all_contexts;
+	unsigned int expect_mask;    /* bit (1 << FLUXSTATE_INSTALL_*); 0: none given */
+	unsigned int wait_mask;      /* same, for --wait-for */
+};
+
+#define CLI_STATE_BIT(state) (1u << (unsigned int)(state))
+
+/* fluxstate.c */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_exit_for_error(int code);
+int cli_ctx_open(const struct cli_options *opts, const char *context, fluxstate_ctx **ret,
+		 char **ret_msg);
+int cli_exit_for_state(const struct cli_options *opts, int state, unsigned int mask);
+const char *cli_mask_to_string(unsigned int mask, char *buf, size_t size);
+
+/* duration.c */
+int cli_parse_duration_ms(const char *text, unsigned int *ret_ms);
+void cli_format_duration(unsigned int ms, char *buf, size_t size);
+
+/* output-text.c */
+struct cli_style {
+	const char *ok, *fail, *warn, *arrow, *reset, *bold;
+};
+void cli_style_init(struct cli_style *style, int color);
+void cli_print_report_text(FILE *out, const fluxstate_report *report, const char *context,
+			   const struct cli_style *style);
+const char *cli_action_hint(const char *action);
+
+/* output-config.c */
+int cli_print_config(FILE *out, const char *json, int as_json);
+
+/* cleanup-plan.c */
+int cli_cleanup_plan(const struct cli_options *opts);
+
+/* all-contexts.c */
+int cli_all_contexts(const struct cli_options *opts);
+
+/* wait.c */
+int cli_wait_for(const struct cli_options *opts);
+
+#endif

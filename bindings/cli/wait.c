@@ -1,0 +1,136 @@
+/*
+ * --wait-for STATE --timeout D: probe, then block in
+ * fluxstate_ctx_wait_for_change() (Kubernetes watches, not a poll loop)
+ * and probe again, printing each state transition, until the state is one
+ * of those asked for or the deadline passes.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static unsigned long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
+static void
+print_transition(const struct cli_options *opts, const struct cli_style *style,
+		 const fluxstate_report *report, int previous)
+{
+	char stamp[16] = "";
+	time_t t = time(NULL);
+	struct tm tm;
+	int state = fluxstate_report_get_state(report);
+
+	if (opts->quiet)
+		return;
+	if (opts->output == CLI_OUTPUT_JSON) {
+		char *json = NULL;
+
+		/* One report per transition, as the library renders it. */
+		if (fluxstate_report_to_json(report, &json) == 0) {
+			size_t len = strlen(json);
+
+			fputs(json, stdout);
+			if (len == 0 || json[len - 1] != '\n')
+				fputc('\n', stdout);
+			fluxstate_free(json);
+		}
+		fflush(stdout);
+		return;
+	}
+	if (localtime_r(&t, &tm))
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	if (previous < 0)
+		printf("%s %s state: %s: %s\n", style->arrow, stamp, fluxstate_state_to_string(state),
+		       fluxstate_report_get_summary(report));
+	else
+		printf("%s %s state: %s \xe2\x86\x92 %s: %s\n", style->arrow, stamp,
+		       fluxstate_state_to_string(previous), fluxstate_state_to_string(state),
+		       fluxstate_report_get_summary(report));
+	fflush(stdout);
+}
+
+static int
+probe_failed(fluxstate_ctx *ctx, int r)
+{
+	const char *msg = fluxstate_ctx_get_error(ctx);
+
+	cli_error("%s", *msg ? msg : fluxstate_strerror(r));
+	return cli_exit_for_error(r);
+}
+
+int
+cli_wait_for(const struct cli_options *opts)
+{
+	unsigned long long start = now_ms(), deadline = start + opts->timeout_ms, t;
+	struct cli_style style;
+	fluxstate_ctx *ctx;
+	fluxstate_report *report = NULL, *next;
+	char want[64], took[32];
+	int r, state;
+
+	cli_style_init(&style, opts->color);
+	cli_mask_to_string(opts->wait_mask, want, sizeof(want));
+	r = cli_ctx_open(opts, NULL, &ctx, NULL);
+	if (r != CLI_EXIT_OK)
+		return r;
+	r = fluxstate_ctx_probe(ctx, &report);
+	if (r < 0) {
+		r = probe_failed(ctx, r);
+		fluxstate_ctx_free(ctx);
+		return r;
+	}
+	state = fluxstate_report_get_state(report);
+	print_transition(opts, &style, report, -1);
+
+	while (!(opts->wait_mask & CLI_STATE_BIT(state))) {
+		t = now_ms();
+		if (t >= deadline) {
+			r = FLUXSTATE_ETIMEDOUT;
+		} else {
+			r = fluxstate_ctx_wait_for_change(ctx, report, (unsigned int)(deadline - t));
+			t = now_ms();
+		}
+		if (r == 0 && t < deadline) {
+			/* The probe gets what is left of --timeout. */
+			fluxstate_ctx_set_timeout_ms(ctx, (unsigned int)(deadline - t));
+			r = fluxstate_ctx_probe(ctx, &next);
+		} else if (r == 0) {
+			r = FLUXSTATE_ETIMEDOUT;
+		}
+		if (r == FLUXSTATE_ETIMEDOUT) {
+			cli_format_duration(opts->timeout_ms, took, sizeof(took));
+			cli_error("timed out after %s waiting for state %s; state is %s: %s", took, want,
+				  fluxstate_state_to_string(state), fluxstate_report_get_summary(report));
+			fluxstate_report_free(report);
+			fluxstate_ctx_free(ctx);
+			return CLI_EXIT_WAIT_TIMEOUT;
+		}
+		if (r < 0) {
+			r = probe_failed(ctx, r);
+			fluxstate_report_free(report);
+			fluxstate_ctx_free(ctx);
+			return r;
+		}
+		if (fluxstate_report_get_state(next) != state)
+			print_transition(opts, &style, next, state);
+		state = fluxstate_report_get_state(next);
+		fluxstate_report_free(report);
+		report = next;
+	}
+
+	cli_format_duration((unsigned int)(now_ms() - start), took, sizeof(took));
+	if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT)
+		printf("%s state %s reached after %s\n", style.ok, fluxstate_state_to_string(state), took);
+	fluxstate_report_free(report);
+	fluxstate_ctx_free(ctx);
+	return CLI_EXIT_OK;
+}
