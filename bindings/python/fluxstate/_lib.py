@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: MIT
+"""The only module that knows C exists: loads libfluxstate and declares a
+typed prototype for every exported function.
+
+The library is loaded by soname (``libfluxstate.so.0``), so the dynamic
+linker's usual rules apply (installed prefix, ``LD_LIBRARY_PATH``).  Set
+``FLUXSTATE_LIBRARY`` to a path to load a particular file instead, e.g. a
+build tree's ``libfluxstate/libfluxstate.so.0``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+SONAME = "libfluxstate.so.0"
+ENV_LIBRARY = "FLUXSTATE_LIBRARY"
+
+# enum fluxstate_error; never renumbered, only appended.
+OK = 0
+ERROR = -1
+ENOMEM = -2
+EINVAL = -3
+ECONFIG = -4
+ENETWORK = -5
+EAUTH = -6
+EPROTOCOL = -7
+ETIMEDOUT = -8
+
+
+def _load() -> ctypes.CDLL:
+    path = os.environ.get(ENV_LIBRARY)
+    if path:
+        if not os.path.exists(path):
+            raise ImportError(
+                f"{ENV_LIBRARY}={path}: no such file (unset it to load {SONAME} from the system)")
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            raise ImportError(f"cannot load {path} (from {ENV_LIBRARY}): {e}") from None
+    try:
+        return ctypes.CDLL(SONAME)
+    except OSError as e:
+        raise ImportError(
+            f"cannot load {SONAME}: {e}; install libfluxstate, or set {ENV_LIBRARY} "
+            "to the library file or LD_LIBRARY_PATH to its directory") from None
+
+
+lib = _load()
+
+
+class Ctx(ctypes.Structure):
+    """struct fluxstate_ctx (opaque)."""
+
+
+class Report(ctypes.Structure):
+    """struct fluxstate_report (opaque)."""
+
+
+class Finding(ctypes.Structure):
+    """struct fluxstate_finding (opaque)."""
+
+
+ctx_p = ctypes.POINTER(Ctx)
+report_p = ctypes.POINTER(Report)
+finding_p = ctypes.POINTER(Finding)
+
+# typedef void (*fluxstate_log_fn)(const char *message, void *userdata);
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+
+_c_str = ctypes.c_char_p
+_c_int = ctypes.c_int
+_c_uint = ctypes.c_uint
+_c_size = ctypes.c_size_t
+
+
+class CError(Exception):
+    """Raised by the errcheck hooks; the public layer maps it to its
+    exception hierarchy.  Carries the negative code and the message read
+    from the context right after the failing call."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+
+def _decode(b: Optional[bytes]) -> Optional[str]:
+    return None if b is None else b.decode("utf-8", "replace")
+
+
+def strerror(code: int) -> str:
+    return _decode(lib.fluxstate_strerror(code)) or "unknown error"
+
+
+def _check_ctx(result: int, func: Any, args: Tuple[Any, ...]) -> int:
+    """errcheck for calls whose first argument is a ctx: the message is the
+    context's, read before anything else can overwrite it."""
+    if result < 0:
+        msg = ""
+        if args and args[0]:
+            msg = _decode(lib.fluxstate_ctx_get_error(args[0])) or ""
+        raise CError(result, msg or strerror(result))
+    return result
+
+
+def _check_plain(result: int, func: Any, args: Tuple[Any, ...]) -> int:
+    """errcheck for calls without a ctx: only the code is known."""
+    if result < 0:
+        raise CError(result, f"{func.__name__}: {strerror(result)}")
+    return result
+
+
+# name -> (argtypes, restype, errcheck).  One entry per symbol in
+# libfluxstate/libfluxstate.sym; tests/test_prototypes.py holds us to that.
+PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
+    # errors, states, version
+    "fluxstate_strerror": ([_c_int], _c_str, None),
+    "fluxstate_state_to_string": ([_c_int], _c_str, None),
+    "fluxstate_state_from_string": ([_c_str], _c_int, _check_plain),
+    "fluxstate_version": ([], _c_uint, None),
+    "fluxstate_version_string": ([], _c_str, None),
+    "fluxstate_free": ([ctypes.c_void_p], None, None),
+    # context
+    "fluxstate_ctx_new": ([ctypes.POINTER(ctx_p)], _c_int, _check_plain),
+    "fluxstate_ctx_free": ([ctx_p], None, None),
+    "fluxstate_ctx_get_error": ([ctx_p], _c_str, None),
+    "fluxstate_ctx_set_context": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_cluster": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_user": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_server": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_tls_server_name": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_flux_namespace": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_timeout_ms": ([ctx_p, _c_uint], _c_int, _check_ctx),
+    "fluxstate_ctx_set_connect_timeout_ms": ([ctx_p, _c_uint], _c_int, _check_ctx),
+    "fluxstate_ctx_set_log_fn": ([ctx_p, LOG_FN, ctypes.c_void_p], _c_int, _check_ctx),
+    "fluxstate_ctx_load_kubeconfig": ([ctx_p, _c_str, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_get_n_contexts": ([ctx_p], _c_size, None),
+    "fluxstate_ctx_get_context_name": ([ctx_p, _c_size], _c_str, None),
+    "fluxstate_ctx_get_current_context": ([ctx_p], _c_str, None),
+    "fluxstate_ctx_describe_connection": ([ctx_p, ctypes.POINTER(ctypes.c_void_p)], _c_int, _check_ctx),
+    "fluxstate_ctx_probe": ([ctx_p, ctypes.POINTER(report_p)], _c_int, _check_ctx),
+    "fluxstate_ctx_wait_for_change": ([ctx_p, report_p, _c_uint], _c_int, _check_ctx),
+    # report
+    "fluxstate_report_free": ([report_p], None, None),
+    "fluxstate_report_get_state": ([report_p], _c_int, None),
+    "fluxstate_report_get_summary": ([report_p], _c_str, None),
+    "fluxstate_report_get_action": ([report_p], _c_str, None),
+    "fluxstate_report_get_namespace": ([report_p], _c_str, None),
+    "fluxstate_report_get_installer": ([report_p], _c_str, None),
+    "fluxstate_report_get_version": ([report_p], _c_str, None),
+    "fluxstate_report_get_server_version": ([report_p], _c_str, None),
+    # 1 / 0 / FLUXSTATE_ERROR (cannot tell): not an error, so no errcheck
+    "fluxstate_report_get_server_supported": ([report_p], _c_int, None),
+    "fluxstate_report_get_n_findings": ([report_p], _c_size, None),
+    "fluxstate_report_get_finding": ([report_p, _c_size], finding_p, None),
+    "fluxstate_report_to_json": ([report_p, ctypes.POINTER(ctypes.c_void_p)], _c_int, _check_plain),
+    # finding
+    "fluxstate_finding_get_kind": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_api_version": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_namespace": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_name": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_category": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_problem": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_reason": ([finding_p], _c_str, None),
+    "fluxstate_finding_get_severity": ([finding_p], _c_int, None),
+    "fluxstate_finding_get_flags": ([finding_p], _c_uint, None),
+}
+
+
+def _declare(name: str, argtypes: Sequence[Any], restype: Any,
+             errcheck: Optional[Callable[..., Any]]) -> None:
+    try:
+        fn = getattr(lib, name)
+    except AttributeError:
+        raise ImportError(f"{lib._name} does not export {name}: library too old or not libfluxstate") from None
+    fn.argtypes = list(argtypes)
+    fn.restype = restype
+    if errcheck is not None:
+        fn.errcheck = errcheck
+
+
+for _name, (_args, _res, _check) in PROTOTYPES.items():
+    _declare(_name, _args, _res, _check)
+
+
+def take_string(ptr: ctypes.c_void_p) -> str:
+    """Copy a string the library handed over through ``char **ret_*`` and
+    release it with fluxstate_free()."""
+    if not ptr.value:
+        return ""
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8", "replace")
+    finally:
+        lib.fluxstate_free(ptr)
+
+
+def decode(b: Optional[bytes]) -> Optional[str]:
+    return _decode(b)
+
