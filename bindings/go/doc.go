@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+
+// Package fluxstate tells what state Flux (fluxcd.io) is in on a Kubernetes
+// cluster: none, residual, partial, healthy, or unknown when it could not
+// see enough, plus the findings that explain it. It is a thin cgo binding
+// to libfluxstate (found with pkg-config as "fluxstate").
+//
+//	c, err := fluxstate.Open(fluxstate.Options{}) // kubeconfig found like kubectl
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+//	defer cancel()
+//	r, err := c.Detect(ctx)
+//	switch {
+//	case errors.Is(err, fluxstate.ErrAuth):
+//		return fmt.Errorf("credentials rejected: %w", err)
+//	case err != nil:
+//		return err
+//	}
+//	fmt.Println(r.State, r.Summary)
+//
+// StateUnknown means the library could not see enough to decide; never
+// treat it as StateNone.
+//
+// # Reports
+//
+// A Report is a plain Go value decoded from the library's report JSON
+// (fluxstate_report_to_json, schema "fluxstate.report/v1"): one cgo call
+// instead of one per field, and the structs carry everything the JSON has
+// (components, Kubernetes version check, request count). Detect
+// cross-checks the decoded state and finding count against the C accessors
+// and fails with ErrProtocol if they ever disagree. The C report is freed
+// before Detect returns; nothing in a Report points into C memory.
+//
+// # Cancellation
+//
+// libfluxstate has one way to stop an operation early: its deadline.
+// Detect sets that deadline to the sooner of Options.Timeout and
+// ctx.Deadline(), so a context with a deadline bounds the probe exactly;
+// the error then matches both ErrTimedOut and context.DeadlineExceeded.
+// A context that is cancelled without a deadline cannot interrupt a probe
+// already in progress: the probe runs until it completes or reaches
+// Options.Timeout (default 30 s), and Detect then returns ctx.Err() and
+// discards the result. A context already done returns ctx.Err() without
+// any request.
+//
+// # Concurrency
+//
+// A Context serialises its own calls with a mutex, so it may be shared
+// between goroutines (calls then run one at a time); separate Contexts run
+// in parallel. Close is idempotent; a finalizer frees a forgotten Context
+// only as a safety net.
+package fluxstate

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+
+package fluxstate
+
+// Error is a failed libfluxstate call: Code is the negative FLUXSTATE_E*
+// value, Message the library's explanation (never contains credentials).
+type Error struct {
+	Code    int
+	Message string
+	cause   error // context.DeadlineExceeded when the caller's deadline was the one that passed
+}
+
+func (e *Error) Error() string { return "fluxstate: " + e.Message }
+
+// Is makes errors.Is(err, ErrAuth) and the like match by code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Unwrap exposes context.DeadlineExceeded when Detect's deadline came from
+// its context.Context.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Sentinels for errors.Is; only the Code is compared.
+var (
+	ErrNoMem    = &Error{Code: CodeNoMem, Message: "out of memory"}
+	ErrInvalid  = &Error{Code: CodeInvalid, Message: "invalid argument"}
+	ErrConfig   = &Error{Code: CodeConfig, Message: "kubeconfig error"}
+	ErrNetwork  = &Error{Code: CodeNetwork, Message: "cannot reach the API server"}
+	ErrAuth     = &Error{Code: CodeAuth, Message: "not authorized by the API server"}
+	ErrProtocol = &Error{Code: CodeProtocol, Message: "malformed reply from the API server"}
+	ErrTimedOut = &Error{Code: CodeTimedOut, Message: "timed out"}
+)

@@ -1,0 +1,3 @@
+module libfluxstate.invalid/go/fluxstate
+
+go 1.19
