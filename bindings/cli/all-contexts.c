@@ -185,6 +185,7 @@ cli_all_contexts(const struct cli_options *opts)
 		if (strlen(jobs[i].context) > width)
 			width = strlen(jobs[i].context);
 	}
+	progress(tty, 0, n);
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]) == 0) {
 			jobs[i].started = 1;

@@ -1,0 +1,357 @@
+"""Shared helpers for the fluxstate CLI tests (suite 'cli').
+
+The CLI under test is the built binary (argv[1] or $FLUXSTATE_CLI); the
+cluster is the real simulator (tests/kubesim/kubesim.py) started on a
+scenario directory. Nothing here mocks the library.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+import yaml
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+KUBESIM = os.environ.get("FLUXSTATE_KUBESIM") or os.path.join(SOURCE_ROOT, "tests", "kubesim", "kubesim.py")
+SCENARIOS = os.environ.get("FLUXSTATE_SCENARIOS") or os.path.join(SOURCE_ROOT, "tests", "scenarios")
+SHARED = os.environ.get("FLUXSTATE_SHARED") or os.path.join(SOURCE_ROOT, "..", "shared")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+CLI = None
+
+
+def setup_cli():
+    """Resolve the binary from argv[1] (meson passes it) or $FLUXSTATE_CLI."""
+    global CLI
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        CLI = os.path.abspath(sys.argv.pop(1))
+    else:
+        CLI = os.environ.get("FLUXSTATE_CLI")
+    if not CLI or not os.access(CLI, os.X_OK):
+        sys.stderr.write("clitest: the fluxstate binary is needed as argv[1] or $FLUXSTATE_CLI\n")
+        sys.exit(1)
+
+
+def require_shared():
+    """Scenarios read real Flux manifests from ../shared: skip (77) without it."""
+    if not os.path.isdir(os.path.join(SHARED, "fixtures", "flux")):
+        sys.stderr.write("clitest: %s missing: SKIP\n" % SHARED)
+        sys.exit(SKIP)
+
+
+def cli_env(extra=None):
+    env = dict(os.environ)
+    for k in ("KUBECONFIG", "NO_COLOR", "FLUX_SYSTEM_NAMESPACE", "LD_PRELOAD"):
+        env.pop(k, None)
+    env["HOME"] = _home()
+    if env.get("FLUXSTATE_LD_PRELOAD"):
+        # ASan build: the binary is instrumented itself; let it report leaks.
+        env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
+    if extra:
+        for k, v in extra.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+    return env
+
+
+_HOME = None
+
+
+def _home():
+    global _HOME
+    if _HOME is None:
+        _HOME = tempfile.mkdtemp(prefix="fluxstate-cli-home-")
+    return _HOME
+
+
+class Result:
+    def __init__(self, args, rc, out, err, elapsed):
+        self.args, self.rc, self.out, self.err, self.elapsed = args, rc, out, err, elapsed
+
+    def __repr__(self):
+        return "fluxstate %s -> %d\n--- stdout\n%s--- stderr\n%s" % (
+            " ".join(self.args), self.rc, self.out, self.err)
+
+
+def run(*args, env=None, timeout=90, cwd=None):
+    """Run the CLI; returns a Result with decoded stdout/stderr."""
+    t0 = time.monotonic()
+    p = subprocess.run([CLI] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=cli_env(env), timeout=timeout, cwd=cwd)
+    return Result(list(args), p.returncode, p.stdout.decode("utf-8", "replace"),
+                  p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
+
+
+def run_on_tty(args, env=None, timeout=60, stdout_tty=True, stderr_tty=False):
+    """Run with stdout and/or stderr on a pseudo-terminal; returns (rc, out, err)."""
+    import pty
+    master, slave = pty.openpty()
+    outs = {}
+    p = subprocess.Popen([CLI] + list(args),
+                         stdout=slave if stdout_tty else subprocess.PIPE,
+                         stderr=slave if stderr_tty else subprocess.PIPE,
+                         env=cli_env(env), close_fds=True)
+    os.close(slave)
+    chunks = []
+
+    def reader():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    piped_out, piped_err = p.communicate(timeout=timeout)
+    t.join(5)
+    os.close(master)
+    tty_text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    out = tty_text if stdout_tty else piped_out.decode("utf-8", "replace")
+    err = tty_text if stderr_tty and not stdout_tty else (piped_err or b"").decode("utf-8", "replace")
+    return p.returncode, out, err
+
+
+# ---------------------------------------------------------------- simulator
+
+class Sim:
+    """One simulator process on a scenario directory."""
+
+    def __init__(self, scenario, extra_args=()):
+        self.dir = tempfile.mkdtemp(prefix="fluxstate-cli-sim-")
+        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
+        self.log = os.path.join(self.dir, "requests.jsonl")
+        self.url = None
+        out_path = os.path.join(self.dir, "stdout")
+        err_path = os.path.join(self.dir, "stderr")
+        args = ["/usr/bin/python3", KUBESIM]
+        if scenario:
+            args += ["--scenario", scenario_path(scenario)]
+        if os.path.isdir(SHARED):
+            args += ["--shared", SHARED]
+        args += list(extra_args) + ["--listen", "127.0.0.1:0", "--kubeconfig-out", self.kubeconfig,
+                                    "--log", self.log]
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=err, env=env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with open(out_path, "rb") as f:
+                m = re.search(rb"listening on (\S+)", f.read())
+            if m and os.path.exists(self.kubeconfig):
+                self.url = m.group(1).decode()
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if self.url is None:
+            rc = self.proc.poll()
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+            with open(err_path, "rb") as f:
+                err = f.read().decode("utf-8", "replace")
+            if rc == SKIP:
+                sys.stderr.write(err)
+                sys.stderr.write("clitest: simulator skipped (missing shared fixture): SKIP\n")
+                sys.exit(SKIP)
+            raise RuntimeError("simulator did not start on %s (rc %s): %s" % (scenario, rc, err))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def control(self, action, body=""):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        req = urllib.request.Request("%s/_kubesim/%s" % (self.url, action), data=body.encode(),
+                                     method="POST", headers={"Content-Type": "application/yaml"})
+        with urllib.request.urlopen(req, context=ctx if self.url.startswith("https") else None,
+                                    timeout=10) as r:
+            return r.status
+
+    def requests(self):
+        """The request log as a list of dicts."""
+        out = []
+        if os.path.exists(self.log):
+            with open(self.log) as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        try:
+                            out.append(json.loads(line))
+                        except ValueError:
+                            pass
+        return out
+
+    def secrets(self):
+        """Every credential in the kubeconfig the simulator wrote."""
+        with open(self.kubeconfig) as f:
+            kc = yaml.safe_load(f)
+        found = []
+        for u in kc.get("users") or []:
+            user = u.get("user") or {}
+            for key in ("token", "password", "client-key-data"):
+                if user.get(key):
+                    found.append(str(user[key]))
+        return found
+
+
+_SIMS = {}
+
+
+def shared_sim(scenario):
+    """A simulator per scenario, reused across tests and stopped at exit."""
+    if scenario not in _SIMS:
+        _SIMS[scenario] = Sim(scenario)
+    return _SIMS[scenario]
+
+
+def stop_all():
+    for s in _SIMS.values():
+        s.stop()
+    _SIMS.clear()
+    if _HOME:
+        shutil.rmtree(_HOME, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- scenarios
+
+def scenario_path(name):
+    return name if os.path.isabs(name) else os.path.join(SCENARIOS, name)
+
+
+def scenarios():
+    """{name: parsed scenario.yaml} for every scenario directory."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(SCENARIOS, "*", "scenario.yaml"))):
+        with open(path) as f:
+            found[os.path.basename(os.path.dirname(path))] = yaml.safe_load(f) or {}
+    return found
+
+
+def expected_state(name):
+    return ((scenarios().get(name) or {}).get("expect") or {}).get("state")
+
+
+def pick(state, prefer=()):
+    """A scenario expected to be @state: a preferred name if it exists, else
+    the simplest one (fewest findings expected, then name)."""
+    all_ = scenarios()
+    for name in prefer:
+        if name in all_ and (all_[name].get("expect") or {}).get("state") == state:
+            return name
+    cands = [(len((s.get("expect") or {}).get("findings") or []) + len((s.get("config") or {}).get("faults") or []), n)
+             for n, s in all_.items() if (s.get("expect") or {}).get("state") == state]
+    if not cands:
+        raise AssertionError("no scenario in %s expects state %s" % (SCENARIOS, state))
+    return sorted(cands)[0][1]
+
+
+SEED = ("seed-1292", "cluster-template-1292", "none-precreated-namespace")
+RESIDUAL = ("namespace-terminating-finalizers",)
+HEALTHY = ("healthy-bootstrap-v2.7.5", "healthy-v2.7.5", "healthy")
+PARTIAL = ("partial-controller-unavailable", "partial")
+UNKNOWN = ("unknown-forbidden-deployments", "unknown")
+
+
+def seed():
+    all_ = scenarios()
+    for n in SEED:
+        if n in all_:
+            return n
+    for n in sorted(all_):
+        if "1292" in n:
+            return n
+    return pick("none")
+
+
+def kubectl_binary():
+    """The newest pinned real kubectl, else one on PATH."""
+    pinned = sorted(glob.glob("/usr/lib/google-cloud-sdk/bin/kubectl.1.*"),
+                    key=lambda p: int(p.rsplit(".", 1)[1]) if p.rsplit(".", 1)[1].isdigit() else 0)
+    if pinned:
+        return pinned[-1]
+    return shutil.which("kubectl")
+
+
+def black_hole():
+    """A TCP listener that accepts and never answers; returns (socket, port)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    return s, s.getsockname()[1]
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def kubeconfig_for_server(path, server, name="dead", token="t0k3n-not-real"):
+    """A minimal kubeconfig pointing at @server (insecure TLS), one context."""
+    kc = {
+        "apiVersion": "v1", "kind": "Config", "current-context": name,
+        "clusters": [{"name": name, "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+    }
+    with open(path, "w") as f:
+        yaml.safe_dump(kc, f)
+    return path
+
+
+def merge_kubeconfigs(path, named):
+    """Write one kubeconfig with a context per (name, kubeconfig path), in order."""
+    out = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    for name, src in named:
+        with open(src) as f:
+            kc = yaml.safe_load(f)
+        ctx_name = kc.get("current-context") or kc["contexts"][0]["name"]
+        ctx = next(c for c in kc["contexts"] if c["name"] == ctx_name)["context"]
+        cluster = next(c for c in kc["clusters"] if c["name"] == ctx["cluster"])["cluster"]
+        user = next(u for u in kc["users"] if u["name"] == ctx["user"])["user"]
+        out["clusters"].append({"name": name, "cluster": cluster})
+        out["users"].append({"name": name, "user": user})
+        out["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    out["current-context"] = named[0][0]
+    with open(path, "w") as f:
+        yaml.safe_dump(out, f)
+    return path
+
+
+def main():
+    """unittest.main with the simulators stopped afterwards."""
+    setup_cli()
+    try:
+        unittest.main(verbosity=2)
+    finally:
+        stop_all()

@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+"""fluxstate check against the simulator: text and JSON output for every
+state, --expect, config, -n, -v without secrets, colour rules."""
+import ctypes
+import json
+import os
+import re
+import unittest
+
+import clitest
+from clitest import run
+
+STATES = ("none", "residual", "partial", "healthy", "unknown")
+HINT_WORD = {"bootstrap": "bootstrap", "cleanup": "cleanup-plan", "repair": "repair",
+             "none": "leave alone", "investigate": "investigate"}
+MARK = {"error": "✗", "warning": "⚠", "info": "✔"}
+FLAG_ORDER = ("blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible")
+FLAG_TEXT = {"blocks-reinstall": "blocks reinstall", "blocks-flux-install": "blocks flux install",
+             "finalizer-blocked": "finalizer-blocked", "not-visible": "not visible"}
+SCHEMA = os.path.join(clitest.SOURCE_ROOT, "docs", "report.schema.json")
+
+
+def scenario_for(state):
+    if state == "none":
+        return clitest.seed()
+    prefer = {"residual": clitest.RESIDUAL, "healthy": clitest.HEALTHY,
+              "partial": clitest.PARTIAL, "unknown": clitest.UNKNOWN}[state]
+    return clitest.pick(state, prefer)
+
+
+def probe(state, *args, env=None):
+    sim = clitest.shared_sim(scenario_for(state))
+    return sim, run("--kubeconfig", sim.kubeconfig, *args, env=env)
+
+
+# ---- a small JSON Schema (2020-12 subset) validator, stdlib only
+
+def validate(instance, schema, root=None, path="$"):
+    """Returns a list of error strings (empty when valid). Supports the
+    keywords a report schema needs: type, enum, const, properties, required,
+    additionalProperties, items, $ref (local), $defs, anyOf, oneOf, minimum,
+    pattern, minLength."""
+    root = root or schema
+    errors = []
+    if schema is True or schema == {}:
+        return errors
+    if schema is False:
+        return ["%s: not allowed" % path]
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return ["%s: unsupported $ref %s" % (path, ref)]
+        target = root
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        errors += validate(instance, target, root, path)
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        ok = False
+        for ty in types:
+            ok = ok or {
+                "null": instance is None,
+                "boolean": isinstance(instance, bool),
+                "object": isinstance(instance, dict),
+                "array": isinstance(instance, list),
+                "string": isinstance(instance, str),
+                "integer": isinstance(instance, int) and not isinstance(instance, bool),
+                "number": isinstance(instance, (int, float)) and not isinstance(instance, bool),
+            }.get(ty, False)
+        if not ok:
+            return errors + ["%s: %r is not of type %s" % (path, instance, t)]
+    if "enum" in schema and instance not in schema["enum"]:
+        errors.append("%s: %r not in %r" % (path, instance, schema["enum"]))
+    if "const" in schema and instance != schema["const"]:
+        errors.append("%s: %r != %r" % (path, instance, schema["const"]))
+    if isinstance(instance, str):
+        if "pattern" in schema and not re.search(schema["pattern"], instance):
+            errors.append("%s: %r does not match %s" % (path, instance, schema["pattern"]))
+        if "minLength" in schema and len(instance) < schema["minLength"]:
+            errors.append("%s: too short" % path)
+    if isinstance(instance, (int, float)) and not isinstance(instance, bool):
+        if "minimum" in schema and instance < schema["minimum"]:
+            errors.append("%s: below minimum" % path)
+    if isinstance(instance, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in instance:
+                errors.append("%s: missing required %s" % (path, key))
+        for key, value in instance.items():
+            if key in props:
+                errors += validate(value, props[key], root, "%s.%s" % (path, key))
+            elif "additionalProperties" in schema:
+                errors += validate(value, schema["additionalProperties"], root, "%s.%s" % (path, key))
+    if isinstance(instance, list) and "items" in schema:
+        for i, item in enumerate(instance):
+            errors += validate(item, schema["items"], root, "%s[%d]" % (path, i))
+    if "anyOf" in schema and not any(not validate(instance, s, root, path) for s in schema["anyOf"]):
+        errors.append("%s: matches none of anyOf" % path)
+    if "oneOf" in schema and sum(1 for s in schema["oneOf"] if not validate(instance, s, root, path)) != 1:
+        errors.append("%s: does not match exactly one of oneOf" % path)
+    if "allOf" in schema:
+        for s in schema["allOf"]:
+            errors += validate(instance, s, root, path)
+    return errors
+
+
+def library_json(kubeconfig):
+    """The library's own report JSON for the same cluster, through ctypes."""
+    root = os.environ.get("FLUXSTATE_BUILD_ROOT")
+    if not root:
+        return None
+    lib = ctypes.CDLL(os.path.join(root, "libfluxstate", "libfluxstate.so.0"))
+    lib.fluxstate_ctx_get_error.restype = ctypes.c_char_p
+    ctx, report, out = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+    assert lib.fluxstate_ctx_new(ctypes.byref(ctx)) == 0
+    try:
+        rc = lib.fluxstate_ctx_load_kubeconfig(ctx, kubeconfig.encode(), None)
+        assert rc == 0, lib.fluxstate_ctx_get_error(ctx)
+        rc = lib.fluxstate_ctx_probe(ctx, ctypes.byref(report))
+        assert rc == 0, lib.fluxstate_ctx_get_error(ctx)
+        assert lib.fluxstate_report_to_json(report, ctypes.byref(out)) == 0
+        text = ctypes.string_at(out).decode()
+        lib.fluxstate_free(out)
+        lib.fluxstate_report_free(report)
+        return text
+    finally:
+        lib.fluxstate_ctx_free(ctx)
+
+
+class TextOutput(unittest.TestCase):
+    def check_text(self, state):
+        sim, r = probe(state)
+        report = json.loads(run("--kubeconfig", sim.kubeconfig, "-o", "json").out)
+        self.assertEqual(report["state"], state, "scenario %s" % scenario_for(state))
+        self.assertEqual(r.rc, 3 if state == "unknown" else 0, r)
+        self.assertIsNone(clitest.ANSI.search(r.out), "colour on a pipe")
+        lines = r.out.splitlines()
+        self.assertRegex(lines[0], r"^► checking Flux in namespace %s \(context .+\)$" % re.escape(report["namespace"]))
+        mark = "✔" if state in ("none", "healthy") else "✗"
+        self.assertEqual(lines[1], "%s state: %s: %s" % (mark, state, report["summary"]), r)
+        self.assertTrue(lines[-1].startswith("► next: "), r)
+        self.assertIn(HINT_WORD[report["action"]], lines[-1], r)
+        # every finding is printed once, exactly, under its category's heading
+        for f in report["findings"]:
+            line = "%s %s/%s%s: %s" % (MARK[f["severity"]], f["kind"],
+                                        f["namespace"] + "/" if f["namespace"] else "",
+                                        f["name"] or "*", f["problem"])
+            if f["reason"]:
+                line += " (%s)" % f["reason"]
+            flags = [FLAG_TEXT[x] for x in FLAG_ORDER if x in (f.get("flags") or [])]
+            if flags:
+                line += " [%s]" % ", ".join(flags)
+            self.assertIn(line, lines, r)
+        finding_lines = [l for l in lines[2:-1] if l[:1] in ("✔", "✗", "⚠")]
+        self.assertEqual(len(finding_lines), len(report["findings"]), r)
+        headings = [l for l in lines[2:-1] if l.startswith("► ") and not l.startswith("► Flux ") and not l.startswith("► Kubernetes ")
+                    and not l.startswith("► installed by")]
+        self.assertEqual(len(headings), len({f["category"] for f in report["findings"]}), r)
+        if state == "unknown":
+            self.assertIn("fluxstate: state is unknown (could not see enough)", r.err)
+        else:
+            self.assertEqual(r.err, "", r)
+        return r, report
+
+    def test_text_none(self):
+        r, report = self.check_text("none")
+        self.assertIn("bootstrap", r.out.splitlines()[-1])
+
+    def test_text_residual(self):
+        r, report = self.check_text("residual")
+        self.assertIn("fluxstate cleanup-plan", r.out.splitlines()[-1])
+
+    def test_text_partial(self):
+        self.check_text("partial")
+
+    def test_text_healthy(self):
+        r, report = self.check_text("healthy")
+        self.assertIn("leave alone", r.out.splitlines()[-1])
+        if report["version"]:
+            self.assertIn("Flux %s" % report["version"], r.out)
+
+    def test_text_unknown(self):
+        r, report = self.check_text("unknown")
+        self.assertTrue(any(f["category"] == "access" for f in report["findings"]), report)
+        self.assertIn("not visible", r.out)
+
+    def test_check_command_is_the_default(self):
+        sim, r1 = probe("none")
+        r2 = run("check", "--kubeconfig", sim.kubeconfig)
+        self.assertEqual(r1.rc, r2.rc)
+        self.assertEqual(r1.out, r2.out)
+
+
+class JsonOutput(unittest.TestCase):
+    def test_json_for_every_state(self):
+        schema = None
+        if os.path.exists(SCHEMA):
+            with open(SCHEMA) as f:
+                schema = json.load(f)
+        for state in STATES:
+            with self.subTest(state=state):
+                sim, r = probe(state, "-o", "json")
+                self.assertEqual(r.rc, 3 if state == "unknown" else 0, r)
+                report = json.loads(r.out)
+                self.assertEqual(report["state"], state)
+                for key in ("state", "namespace", "installer", "version", "findings", "summary", "action"):
+                    self.assertIn(key, report)
+                self.assertIn(report["state"], STATES)
+                for f in report["findings"]:
+                    for key in ("kind", "name", "namespace", "reason", "category", "problem", "severity"):
+                        self.assertIn(key, f)
+                if schema is not None:
+                    self.assertEqual(validate(report, schema), [], r.out)
+                expect = clitest.scenarios()[scenario_for(state)].get("expect") or {}
+                for key in ("namespace", "installer", "version"):
+                    if key in expect:
+                        self.assertEqual(report[key], expect[key], key)
+
+    def test_json_is_the_library_json_unchanged(self):
+        for state in ("none", "residual", "healthy"):
+            with self.subTest(state=state):
+                sim, r = probe(state, "-o", "json")
+                lib = library_json(sim.kubeconfig)
+                self.assertIsNotNone(lib, "FLUXSTATE_BUILD_ROOT is not set")
+                # the same cluster probed twice may differ only in its request count
+                norm = lambda text: re.sub(r'"requests":\s*\d+', '"requests":0', text.rstrip("\n"))
+                self.assertEqual(norm(r.out), norm(lib))
+
+
+class Expect(unittest.TestCase):
+    def test_seed_passes_expect_none(self):
+        sim, r = probe("none", "--expect", "none", "-q")
+        self.assertEqual((r.rc, r.out, r.err), (0, "", ""), r)
+
+    def test_healthy_fails_expect_none_with_one_line(self):
+        sim, r = probe("healthy", "--expect", "none", "-q")
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(r.out, "")
+        self.assertRegex(r.err, r"^fluxstate: state is healthy, expected none: .+\n$")
+
+    def test_lists_and_case(self):
+        sim, r = probe("healthy", "--expect", "none,healthy", "-q")
+        self.assertEqual(r.rc, 0, r)
+        sim, r = probe("healthy", "--expect", "NONE, Healthy", "-q")
+        self.assertEqual(r.rc, 0, r)
+        sim, r = probe("residual", "--expect", "none,healthy", "-q")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("state is residual, expected none,healthy", r.err)
+
+    def test_unknown_is_exit_3_unless_expected(self):
+        sim, r = probe("unknown", "--expect", "none", "-q")
+        self.assertEqual(r.rc, 3, r)
+        self.assertIn("fluxstate: state is unknown (could not see enough), expected none:", r.err)
+        sim, r = probe("unknown", "--expect", "unknown", "-q")
+        self.assertEqual(r.rc, 0, r)
+
+    def test_expect_still_prints_without_quiet(self):
+        sim, r = probe("residual", "--expect", "none")
+        self.assertEqual(r.rc, 1)
+        self.assertIn("state: residual", r.out)
+        sim, r = probe("residual", "--expect", "none", "-o", "json")
+        self.assertEqual(json.loads(r.out)["state"], "residual")
+
+
+class Config(unittest.TestCase):
+    def test_config_text_and_json(self):
+        sim = clitest.shared_sim(clitest.seed())
+        r = run("config", "--kubeconfig", sim.kubeconfig)
+        self.assertEqual(r.rc, 0, r)
+        rj = run("config", "--kubeconfig", sim.kubeconfig, "-o", "json")
+        self.assertEqual(rj.rc, 0, rj)
+        desc = json.loads(rj.out)
+        self.assertIsInstance(desc, dict)
+        self.assertIn(sim.url, rj.out)
+        self.assertIn(sim.url, r.out)
+        # every top-level scalar appears as a "key: value" line
+        for key, value in desc.items():
+            if isinstance(value, str) and value:
+                self.assertRegex(r.out, r"(?m)^%s: +%s$" % (re.escape(key), re.escape(value)))
+        for secret in sim.secrets():
+            self.assertNotIn(secret, r.out + r.err + rj.out + rj.err)
+
+    def test_config_follows_context_flag(self):
+        sim = clitest.shared_sim(clitest.seed())
+        r = run("config", "--kubeconfig", sim.kubeconfig, "--context", "no-such")
+        self.assertEqual(r.rc, 2, r)
+
+
+class Namespace(unittest.TestCase):
+    def test_namespace_flag_is_the_flux_namespace(self):
+        sim, r = probe("healthy", "-n", "elsewhere", "-o", "json")
+        self.assertIn(r.rc, (0, 3), r)
+        self.assertEqual(json.loads(r.out)["namespace"], "elsewhere")
+        sim, r2 = probe("healthy", "--namespace=elsewhere")
+        self.assertIn("namespace elsewhere", r2.out.splitlines()[0])
+
+
+class VerboseAndSecrets(unittest.TestCase):
+    def test_verbose_traces_requests_without_secrets(self):
+        for state in ("none", "residual", "healthy", "unknown"):
+            with self.subTest(state=state):
+                sim = clitest.shared_sim(scenario_for(state))
+                secrets = sim.secrets()
+                self.assertTrue(secrets, "the simulator's kubeconfig carries no credential to look for")
+                outputs = []
+                for args in (["-v"], ["-v", "-o", "json"], ["--verbose", "config"], ["-v=6", "config", "-o", "json"],
+                             ["-v", "cleanup-plan", "--force"]):
+                    r = run("--kubeconfig", sim.kubeconfig, *args)
+                    outputs.append(r.out + r.err)
+                    if "config" not in args:
+                        self.assertRegex(r.err, r"fluxstate: trace: ", r)
+                for text in outputs:
+                    for secret in secrets:
+                        self.assertNotIn(secret, text)
+                        if len(secret) > 12:
+                            self.assertNotIn(secret[:12], text)
+
+    def test_not_verbose_prints_no_trace(self):
+        sim, r = probe("healthy")
+        self.assertNotIn("trace:", r.err)
+        sim, r = probe("healthy", "-v=0")
+        self.assertNotIn("trace:", r.err)
+
+
+class Colour(unittest.TestCase):
+    def test_colour_only_on_a_terminal_without_no_color(self):
+        sim = clitest.shared_sim(scenario_for("residual"))
+        rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig])
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"\x1b\[3[12]m", out)
+        rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig], env={"NO_COLOR": "1"})
+        self.assertNotRegex(out, r"\x1b\[", out)
+        self.assertIn("state: residual", out)
+        rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig, "--no-color"])
+        self.assertNotRegex(out, r"\x1b\[", out)
+        rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig], env={"NO_COLOR": ""})
+        self.assertRegex(out, r"\x1b\[", "an empty NO_COLOR does not disable colour")
+        rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig, "-o", "json"])
+        self.assertNotRegex(out, r"\x1b\[", "JSON is never coloured")
+
+
+class KubeconfigSources(unittest.TestCase):
+    def test_kubeconfig_env_and_timeout_forms(self):
+        sim = clitest.shared_sim(clitest.seed())
+        r = run("--expect", "none", "-q", env={"KUBECONFIG": sim.kubeconfig})
+        self.assertEqual(r.rc, 0, r)
+        for t in ("30s", "1m30s", "45", "2.5s", "1h"):
+            r = run("--kubeconfig", sim.kubeconfig, "--timeout", t, "--expect", "none", "-q")
+            self.assertEqual(r.rc, 0, (t, r))
+
+
+if __name__ == "__main__":
+    clitest.require_shared()
+    clitest.main()

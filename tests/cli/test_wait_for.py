@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""fluxstate --wait-for: transitions printed as the simulator's state
+changes under it, exit 5 on timeout, and waiting by watch, not by polling."""
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import yaml
+
+import clitest
+from clitest import run
+
+FIXTURE = os.path.join(clitest.SHARED, "fixtures", "flux", "gotk-components-v2.7.5.yaml")
+
+
+def flux_crd(name="gitrepositories.source.toolkit.fluxcd.io"):
+    """One real Flux CRD from the fixture: applying it to a clean cluster
+    leaves a leftover, so the state becomes residual."""
+    with open(FIXTURE) as f:
+        for doc in yaml.safe_load_all(f):
+            if doc and doc.get("kind") == "CustomResourceDefinition" and doc["metadata"]["name"] == name:
+                return yaml.safe_dump(doc)
+    raise AssertionError("%s not in %s" % (name, FIXTURE))
+
+
+def is_watch(entry):
+    text = json.dumps(entry)
+    return "watch=true" in text or '"watch": "true"' in text or '"watch": true' in text or '"watch": "1"' in text
+
+
+class WaitFor(unittest.TestCase):
+    def setUp(self):
+        self.sim = clitest.Sim(clitest.seed())
+        self.addCleanup(self.sim.stop)
+
+    def start(self, *args):
+        return subprocess.Popen([clitest.CLI, "--kubeconfig", self.sim.kubeconfig] + list(args),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clitest.cli_env())
+
+    def test_already_in_state_returns_at_once(self):
+        r = run("--kubeconfig", self.sim.kubeconfig, "--wait-for", "none", "--timeout", "30s")
+        self.assertEqual(r.rc, 0, r)
+        self.assertLess(r.elapsed, 10)
+        lines = r.out.splitlines()
+        self.assertRegex(lines[0], r"^► \d\d:\d\d:\d\d state: none: ")
+        self.assertRegex(lines[-1], r"^✔ state none reached after ")
+
+    def test_transition_is_printed_when_the_cluster_changes(self):
+        p = self.start("--wait-for", "residual,partial", "--timeout", "40s")
+        first = p.stdout.readline().decode()
+        self.assertRegex(first, r"^► \d\d:\d\d:\d\d state: none: ")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        self.sim.control("apply", flux_crd())
+        out, err = p.communicate(timeout=45)
+        elapsed = time.monotonic() - t0
+        out = first + out.decode()
+        self.assertEqual(p.returncode, 0, (out, err))
+        self.assertRegex(out, r"(?m)^► \d\d:\d\d:\d\d state: none → residual: ")
+        self.assertRegex(out, r"(?m)^✔ state residual reached after ")
+        self.assertLess(elapsed, 15, "the change was not noticed promptly (%.1fs)" % elapsed)
+
+    def test_json_prints_one_report_per_transition(self):
+        p = self.start("--wait-for", "residual", "--timeout", "40s", "-o", "json")
+        time.sleep(1.5)
+        self.sim.control("apply", flux_crd())
+        out, err = p.communicate(timeout=45)
+        self.assertEqual(p.returncode, 0, err)
+        text, docs, dec = out.decode().strip(), [], json.JSONDecoder()
+        while text:
+            doc, end = dec.raw_decode(text)
+            docs.append(doc)
+            text = text[end:].strip()
+        self.assertEqual([d["state"] for d in docs], ["none", "residual"])
+
+    def test_timeout_is_exit_5_and_waits_by_watch(self):
+        # One probe's worth of requests, to compare the wait against.
+        run("--kubeconfig", self.sim.kubeconfig, "-q")
+        per_probe = len(self.sim.requests())
+        self.assertGreater(per_probe, 0, "the simulator logged no request")
+
+        r = run("--kubeconfig", self.sim.kubeconfig, "--wait-for", "healthy", "--timeout", "4s")
+        self.assertEqual(r.rc, 5, r)
+        self.assertGreaterEqual(r.elapsed, 3.5, r)
+        self.assertLess(r.elapsed, 15, r)
+        self.assertRegex(r.err, r"^fluxstate: timed out after 4s waiting for state healthy; state is none: .+\n$")
+        log = self.sim.requests()[per_probe:]
+        self.assertTrue(any(is_watch(e) for e in log), "no watch request while waiting")
+        # A poll every 100 ms for 4 s would be ~40 probes' worth.
+        self.assertLessEqual(len(log), 3 * per_probe + 20, "%d requests for one wait (one probe: %d)" % (len(log), per_probe))
+
+    def test_quiet_wait(self):
+        r = run("--kubeconfig", self.sim.kubeconfig, "--wait-for", "none", "-q")
+        self.assertEqual((r.rc, r.out), (0, ""), r)
+
+
+if __name__ == "__main__":
+    clitest.require_shared()
+    clitest.main()
