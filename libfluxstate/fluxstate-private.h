@@ -137,6 +137,8 @@ struct fluxstate__load_options {
 	const char *server;
 	const char *tls_server_name;
 	const char *serviceaccount_dir; /* NULL = FLUXSTATE_SERVICEACCOUNT_DIR (tests point it elsewhere) */
+	const char *certificate_authority; /* --certificate-authority: clears the kubeconfig CA/insecure */
+	int insecure_skip_tls_verify;   /* --insecure-skip-tls-verify: clears the kubeconfig CA */
 };
 
 enum fluxstate__interactive_mode {
