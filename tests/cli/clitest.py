@@ -210,15 +210,26 @@ class Sim:
         return out
 
     def secrets(self):
-        """Every credential in the kubeconfig the simulator wrote."""
+        """Every credential in the kubeconfig the simulator wrote, and the
+        telling parts of each: a token's random tail, a private key's body."""
+        import base64
         with open(self.kubeconfig) as f:
             kc = yaml.safe_load(f)
         found = []
         for u in kc.get("users") or []:
             user = u.get("user") or {}
-            for key in ("token", "password", "client-key-data"):
+            for key in ("token", "password"):
                 if user.get(key):
-                    found.append(str(user[key]))
+                    value = str(user[key])
+                    found.append(value)
+                    tail = value.rsplit("-", 1)[-1]
+                    if len(tail) >= 16 and tail != value:
+                        found.append(tail)
+            if user.get("client-key-data"):
+                found.append(user["client-key-data"])
+                pem = base64.b64decode(user["client-key-data"]).decode("ascii", "replace")
+                body = "".join(l for l in pem.splitlines() if l and not l.startswith("-----"))
+                found.append(body[len(body) // 2:len(body) // 2 + 32])
         return found
 
 
