@@ -1,0 +1,240 @@
+#!/bin/bash
+# Install a build into a DESTDIR and use it the way a consumer would: check
+# the installed files, build docs/examples/c with pkg-config only, run it,
+# the Go binding (go test + example) and the pip-installed Python binding
+# against the API simulator, and compare the three programs' output.
+#
+# Usage: tests/check-install.sh BUILD_DIR DESTDIR_DIR
+# Prints TAP; exits non-zero if any check failed.
+set -uo pipefail
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 BUILD_DIR DESTDIR_DIR" >&2
+	exit 2
+fi
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$1" && pwd) || exit 2
+mkdir -p "$2" && destdir=$(cd "$2" && pwd) || exit 2
+case "$destdir" in /|"") echo "refusing DESTDIR $destdir" >&2; exit 2 ;; esac
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+export FLUXSTATE_KUBESIM=$top/tests/kubesim/kubesim.py
+export FLUXSTATE_SCENARIOS=$top/tests/scenarios
+export FLUXSTATE_SHARED=${FLUXSTATE_SHARED:-$top/../shared}
+export PYTHONDONTWRITEBYTECODE=1
+unset FLUXSTATE_LIBRARY LD_PRELOAD
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/fluxstate-install.XXXXXX")
+sim_pid=
+cleanup() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# check DESCRIPTION COMMAND...: run it, show its output only on failure.
+check() {
+	local desc=$1 log=$work/step.log
+	shift
+	if "$@" >"$log" 2>&1; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		sed 's/^/# /' "$log"
+	fi
+}
+
+# --- install ---------------------------------------------------------------
+rm -rf "$destdir"
+check "meson install --destdir" meson install -C "$build" --destdir "$destdir"
+opt() { meson introspect "$build" --buildoptions | "$PY" -c \
+	'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]][0])' "$1"; }
+prefix=$(opt prefix)
+libdir=$(opt libdir)
+case "$libdir" in /*) ;; *) libdir=$prefix/$libdir ;; esac
+includedir=$(opt includedir)
+case "$includedir" in /*) ;; *) includedir=$prefix/$includedir ;; esac
+lib=$destdir$libdir
+echo "# prefix $prefix, libdir $libdir"
+
+# --- installed files -------------------------------------------------------
+# Everything meson says it installs is there ...
+check "every file meson installs is in DESTDIR" "$PY" -c '
+import json, os, subprocess, sys
+build, dest = sys.argv[1:3]
+out = subprocess.run(["meson", "introspect", build, "--installed"], check=True,
+                     capture_output=True, text=True).stdout
+missing = [p for p in json.loads(out).values() if not os.path.lexists(dest + p)]
+for p in missing:
+    print("missing:", p)
+sys.exit(1 if missing else 0)' "$build" "$destdir"
+
+soname_ok() {
+	[ -f "$lib/libfluxstate.so.0.1.0" ] && [ ! -L "$lib/libfluxstate.so.0.1.0" ] &&
+		[ "$(readlink "$lib/libfluxstate.so.0")" = libfluxstate.so.0.1.0 ] &&
+		[ -L "$lib/libfluxstate.so" ] && [ -e "$lib/libfluxstate.so" ] &&
+		readelf -d "$lib/libfluxstate.so.0.1.0" | grep -q 'SONAME.*\[libfluxstate\.so\.0\]'
+}
+check "library with soname libfluxstate.so.0 and symlinks" soname_ok
+check "public header installed" test -f "$destdir$includedir/fluxstate/fluxstate.h"
+check "version header installed" grep -q 'FLUXSTATE_VERSION_MAJOR' "$destdir$includedir/fluxstate/fluxstate-version.h"
+check "fluxstate.pc installed" test -f "$lib/pkgconfig/fluxstate.pc"
+installed=$(meson introspect "$build" --installed)
+if grep -q '/man1/' <<<"$installed"; then
+	check "man page installed" bash -c "ls '$destdir$prefix'/share/man/man1/fluxstate.1* >/dev/null"
+else
+	skip "man page installed" "not built (scdoc missing or -Dman=disabled)"
+fi
+if grep -q 'completion' <<<"$installed"; then
+	check "shell completions installed" bash -c "find '$destdir$prefix/share' -path '*completion*' -type f | grep -q ."
+else
+	skip "shell completions installed" "not part of this build"
+fi
+
+# pkg-config on the DESTDIR tree: the sysroot prefixes -I/-L with DESTDIR.
+export PKG_CONFIG_PATH=$lib/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR=$destdir
+export PKG_CONFIG_DISABLE_UNINSTALLED=1
+export LD_LIBRARY_PATH=$lib
+pc_flags=$(pkg-config --cflags --libs fluxstate 2>&1)
+if [ $? -eq 0 ] && grep -q -- "-I$destdir$includedir" <<<"$pc_flags" && grep -q -- "-L$lib" <<<"$pc_flags"; then
+	ok "pkg-config points into DESTDIR ($pc_flags)"
+else
+	not_ok "pkg-config points into DESTDIR"
+	echo "# $pc_flags"
+fi
+
+# --- C consumer --------------------------------------------------------------
+cp -r "$top/docs/examples/c" "$work/c"
+check "docs/examples/c builds with pkg-config only" make -C "$work/c" CC="${CC:-cc}"
+c_uses_destdir() {
+	ldd "$work/c/detect" | grep -q "libfluxstate.so.0 => $lib/libfluxstate.so.0"
+}
+check "C example loads the installed library" c_uses_destdir
+
+# --- simulator ---------------------------------------------------------------
+start_sim() { # scenario dir -> sets sim_pid, kubeconfig; 77 if skipped
+	local out=$work/sim.out
+	: >"$out"
+	"$PY" "$FLUXSTATE_KUBESIM" --scenario "$1" --shared "$FLUXSTATE_SHARED" --listen 127.0.0.1:0 \
+		--kubeconfig-out "$work/kubeconfig" --log "$work/requests.jsonl" >"$out" 2>"$work/sim.err" &
+	sim_pid=$!
+	for _ in $(seq 200); do
+		grep -q '^listening on ' "$out" && return 0
+		if ! kill -0 "$sim_pid" 2>/dev/null; then
+			wait "$sim_pid"
+			local rc=$?
+			sim_pid=
+			return $rc
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+stop_sim() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+	sim_pid=
+}
+
+# --- Go against the installed prefix -------------------------------------------
+export GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOENV=off CGO_ENABLED=1
+export GOCACHE=$work/go-cache GOPATH=$work/go-path
+unset CGO_CFLAGS CGO_LDFLAGS
+if command -v go >/dev/null; then
+	check "go vet against the installed prefix" bash -c "cd '$top/bindings/go' && go vet ./..."
+	check "go build examples/detect against the installed prefix" \
+		bash -c "cd '$top/bindings/go' && go build -o '$work/detect-go' ./examples/detect"
+	if (cd "$top/bindings/go" && go test -count=1 ./...) >"$work/go-test.log" 2>&1; then
+		ok "go test against the installed prefix ($(grep -c '^' "$work/go-test.log") lines)"
+	else
+		not_ok "go test against the installed prefix"
+		sed 's/^/# /' "$work/go-test.log" | tail -40
+	fi
+else
+	skip "Go binding against the installed prefix" "go not installed"
+fi
+
+# --- Python, pip-installed ---------------------------------------------------
+# --no-index: offline by construction; the in-tree backend needs nothing.
+check "pip install --target (offline, build isolation)" \
+	"$PY" -m pip install --no-index --disable-pip-version-check --root-user-action=ignore \
+	-q --target "$work/site" "$top/bindings/python"
+py_import() {
+	# The soname load must find the DESTDIR copy through LD_LIBRARY_PATH.
+	(cd "$work" && PYTHONPATH="$work/site" "$PY" -c '
+import sys, fluxstate
+assert fluxstate.__file__.startswith(sys.argv[1]), fluxstate.__file__
+maps = open("/proc/self/maps").read()
+assert sys.argv[2] + "/libfluxstate.so.0" in maps, "library not loaded from DESTDIR"
+print(fluxstate.library_version, fluxstate.__file__)' "$work/site" "$lib")
+}
+check "import the installed package, library by soname" py_import
+if (cd "$top/bindings/python/tests" && PYTHONPATH="$work/site:." "$PY" run.py test_api) >"$work/py.log" 2>&1; then
+	ok "Python test_api against the installed package"
+else
+	not_ok "Python test_api against the installed package"
+	sed 's/^/# /' "$work/py.log" | tail -30
+fi
+
+# --- the three programs on the same scenarios ------------------------------------
+for scenario in seed-1292 namespace-terminating-finalizers healthy-v2.7.5-bootstrap; do
+	dir=$FLUXSTATE_SCENARIOS/$scenario
+	if [ ! -f "$dir/scenario.yaml" ]; then
+		not_ok "$scenario: scenario missing"
+		continue
+	fi
+	start_sim "$dir"
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		skip "$scenario: C, Go and Python agree" "$(head -c 200 "$work/sim.err")"
+		continue
+	elif [ $rc -ne 0 ]; then
+		not_ok "$scenario: simulator failed to start"
+		sed 's/^/# /' "$work/sim.err"
+		continue
+	fi
+	kc=$work/kubeconfig
+	"$work/c/detect" "$kc" >"$work/out-c" 2>&1
+	rc_c=$?
+	(cd "$work" && PYTHONPATH="$work/site" "$PY" "$top/bindings/python/examples/detect.py" "$kc") >"$work/out-py" 2>&1
+	rc_py=$?
+	if [ -x "$work/detect-go" ]; then
+		"$work/detect-go" "$kc" >"$work/out-go" 2>&1
+		rc_go=$?
+	else
+		cp "$work/out-c" "$work/out-go"
+		rc_go=$rc_c
+		echo "# (no Go example binary: Go output not compared)"
+	fi
+	stop_sim
+	want=$("$PY" -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["expect"]["state"])' "$dir/scenario.yaml")
+	got=$(sed -n 's/^state: //p' "$work/out-c")
+	if [ $rc_c -eq 0 ] && [ "$got" = "$want" ]; then
+		ok "$scenario: C example says $got"
+	else
+		not_ok "$scenario: C example says '${got}' (exit $rc_c), scenario expects $want"
+		sed 's/^/# /' "$work/out-c"
+	fi
+	if [ $rc_py -eq 0 ] && [ $rc_go -eq 0 ] && cmp -s "$work/out-c" "$work/out-py" && cmp -s "$work/out-c" "$work/out-go"; then
+		ok "$scenario: C, Go and Python print the same ($(grep -c '^- ' "$work/out-c") findings)"
+	else
+		not_ok "$scenario: C, Go and Python differ (exit $rc_c/$rc_go/$rc_py)"
+		diff "$work/out-c" "$work/out-go" | sed 's/^/# go: /'
+		diff "$work/out-c" "$work/out-py" | sed 's/^/# py: /'
+	fi
+	if [ "${FLUXSTATE_SHOW_OUTPUT:-0}" = 1 ]; then
+		for l in c go py; do echo "# --- $l"; sed 's/^/# /' "$work/out-$l"; done
+	fi
+done
+
+echo "1..$n"
+if [ $failed -ne 0 ]; then
+	echo "# check-install: $failed of $n checks failed"
+	exit 1
+fi
+echo "# check-install: all $n checks passed"
