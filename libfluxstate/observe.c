@@ -1,2 +1,682 @@
-/* STUB: to be written. */
-#include "fluxstate-private.h"
+/*
+ * The reads of one detection and the facts recorded from them. Two rounds of
+ * concurrent requests: round 1 is cluster-wide (version, CRDs, namespaces,
+ * Flux-labelled objects everywhere) and decides the Flux namespace; round 2
+ * reads that namespace and the custom resources whose presence can change
+ * the answer. A failed read becomes a blind spot, never an empty list.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+
+#define SEL_PART_OF "app.kubernetes.io/part-of=flux"
+#define SEL_OPERATOR "app.kubernetes.io/name=flux-operator"
+
+/* ---- JSON -> facts ---- */
+
+static char *
+dup_str(const struct fluxstate__json *node, int *oom)
+{
+	const char *s = fluxstate__json_str(node);
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = fluxstate__strdup(s);
+	if (!d)
+		*oom = 1;
+	return d;
+}
+
+static long long
+get_int(const struct fluxstate__json *node, long long dflt)
+{
+	long long v;
+
+	return fluxstate__json_int(node, &v) == 0 ? v : dflt;
+}
+
+static int
+parse_meta(const struct fluxstate__json *item, struct fluxstate__meta *m)
+{
+	const struct fluxstate__json *md = fluxstate__json_get(item, "metadata"), *n;
+	int oom = 0;
+
+	m->name = dup_str(fluxstate__json_get(md, "name"), &oom);
+	m->namespace = dup_str(fluxstate__json_get(md, "namespace"), &oom);
+	m->deletion_timestamp = dup_str(fluxstate__json_get(md, "deletionTimestamp"), &oom);
+	m->generation = get_int(fluxstate__json_get(md, "generation"), 0);
+	n = fluxstate__json_get(md, "labels");
+	if (n && n->type == FLUXSTATE__JSON_OBJECT)
+		for (n = n->first; n; n = n->next)
+			if (n->key && fluxstate__json_str(n) &&
+			    fluxstate__meta_set_label(m, n->key, fluxstate__json_str(n)) < 0)
+				oom = 1;
+	n = fluxstate__json_get(md, "finalizers");
+	if (n && n->type == FLUXSTATE__JSON_ARRAY)
+		for (n = n->first; n; n = n->next)
+			if (fluxstate__json_str(n) && fluxstate__meta_add_finalizer(m, fluxstate__json_str(n)) < 0)
+				oom = 1;
+	if (!m->name)
+		m->name = fluxstate__strdup("");
+	return oom || !m->name ? FLUXSTATE_ENOMEM : 0;
+}
+
+/* Condition @type of status.conditions, or NULL. */
+static const struct fluxstate__json *
+condition(const struct fluxstate__json *item, const char *type)
+{
+	const struct fluxstate__json *c = fluxstate__json_path(item, "status", "conditions", NULL);
+
+	if (!c || c->type != FLUXSTATE__JSON_ARRAY)
+		return NULL;
+	for (c = c->first; c; c = c->next)
+		if (fluxstate__streq(fluxstate__json_str(fluxstate__json_get(c, "type")), type))
+			return c;
+	return NULL;
+}
+
+static int
+is_flux_labelled_json(const struct fluxstate__json *item)
+{
+	return fluxstate__streq(fluxstate__json_str(fluxstate__json_path(item, "metadata", "labels",
+									 FLUXSTATE__LABEL_PART_OF, NULL)),
+				"flux");
+}
+
+/* ---- one detection ---- */
+
+struct observe;
+
+/* One queued read and what its items become. */
+struct read {
+	struct observe *o;
+	struct fluxstate__query q;
+	struct fluxstate__result res;
+	const char *kind;               /* for blind spots */
+	const char *api_version;
+	unsigned int sight;
+	int (*item)(struct read *rd, const struct fluxstate__json *item);
+	const struct fluxstate__crd_info *crd;  /* custom-resource reads */
+	char *cr_api_version;
+	int watch;                      /* record as a wait_for_change target */
+};
+
+struct observe {
+	fluxstate_ctx *ctx;
+	struct fluxstate__observations *obs;
+	struct read reads[48];
+	size_t n_reads;
+	int oom;
+};
+
+static int
+item_cb(const struct fluxstate__json *item, void *userdata)
+{
+	struct read *rd = userdata;
+
+	if (rd->item(rd, item) < 0) {
+		rd->o->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+on_version(struct read *rd, const struct fluxstate__json *doc)
+{
+	int oom = 0;
+
+	free(rd->o->obs->server_version);
+	rd->o->obs->server_version = dup_str(fluxstate__json_get(doc, "gitVersion"), &oom);
+	return oom ? -1 : 0;
+}
+
+static int
+on_crd(struct read *rd, const struct fluxstate__json *item)
+{
+	const struct fluxstate__json *spec = fluxstate__json_get(item, "spec"), *v, *cond;
+	const char *name = fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL));
+	const char *group = fluxstate__json_str(fluxstate__json_get(spec, "group"));
+	struct fluxstate__obs_crd *c;
+	int oom = 0;
+
+	if (!is_flux_labelled_json(item) && !fluxstate__is_flux_group(group) && !fluxstate__crd_lookup(name))
+		return 0;
+	c = fluxstate__obs_add_crd(rd->o->obs);
+	if (!c || parse_meta(item, &c->meta) < 0)
+		return -1;
+	c->group = dup_str(fluxstate__json_get(spec, "group"), &oom);
+	c->kind = dup_str(fluxstate__json_path(spec, "names", "kind", NULL), &oom);
+	c->plural = dup_str(fluxstate__json_path(spec, "names", "plural", NULL), &oom);
+	v = fluxstate__json_get(spec, "versions");
+	if (v && v->type == FLUXSTATE__JSON_ARRAY) {
+		for (v = v->first; v; v = v->next) {
+			const char *vn = fluxstate__json_str(fluxstate__json_get(v, "name"));
+			const struct fluxstate__json *served = fluxstate__json_get(v, "served");
+			const struct fluxstate__json *storage = fluxstate__json_get(v, "storage");
+
+			if (!vn)
+				continue;
+			if (served && served->type == FLUXSTATE__JSON_BOOL && served->boolean &&
+			    fluxstate__strv_add(&c->served, &c->n_served, vn) < 0)
+				return -1;
+			if (storage && storage->type == FLUXSTATE__JSON_BOOL && storage->boolean && !c->storage_version)
+				c->storage_version = dup_str(fluxstate__json_get(v, "name"), &oom);
+		}
+	}
+	v = fluxstate__json_path(item, "status", "storedVersions", NULL);
+	if (v && v->type == FLUXSTATE__JSON_ARRAY)
+		for (v = v->first; v; v = v->next)
+			if (fluxstate__json_str(v) && fluxstate__strv_add(&c->stored_versions, &c->n_stored,
+									  fluxstate__json_str(v)) < 0)
+				return -1;
+	cond = condition(item, "Established");
+	c->established = fluxstate__streq(fluxstate__json_str(fluxstate__json_get(cond, "status")), "True");
+	cond = condition(item, "Terminating");
+	if (fluxstate__streq(fluxstate__json_str(fluxstate__json_get(cond, "status")), "True")) {
+		c->terminating = 1;
+		c->terminating_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
+		c->terminating_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	}
+	return oom ? -1 : 0;
+}
+
+static int
+on_namespace(struct read *rd, const struct fluxstate__json *item)
+{
+	struct fluxstate__obs_namespace *n = fluxstate__obs_add_namespace(rd->o->obs);
+	const struct fluxstate__json *cond;
+	int oom = 0;
+
+	if (!n || parse_meta(item, &n->meta) < 0)
+		return -1;
+	n->phase = dup_str(fluxstate__json_path(item, "status", "phase", NULL), &oom);
+	cond = condition(item, "NamespaceFinalizersRemaining");
+	if (!fluxstate__streq(fluxstate__json_str(fluxstate__json_get(cond, "status")), "True"))
+		cond = condition(item, "NamespaceContentRemaining");
+	if (fluxstate__streq(fluxstate__json_str(fluxstate__json_get(cond, "status")), "True"))
+		n->remaining = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	return oom ? -1 : 0;
+}
+
+static int
+on_deployment(struct read *rd, const struct fluxstate__json *item)
+{
+	struct fluxstate__observations *obs = rd->o->obs;
+	const char *name = fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL));
+	const char *ns = fluxstate__json_str(fluxstate__json_path(item, "metadata", "namespace", NULL));
+	const struct fluxstate__json *status = fluxstate__json_get(item, "status"), *c, *cond;
+	struct fluxstate__obs_deployment *d;
+	size_t i;
+	int oom = 0;
+
+	/* the same Deployment comes from several reads */
+	for (i = 0; i < obs->n_deployments; i++)
+		if (fluxstate__streq(obs->deployments[i].meta.name, name) &&
+		    fluxstate__streq(obs->deployments[i].meta.namespace, ns))
+			return 0;
+	/* a namespace read returns everything: keep Flux controllers and the operator */
+	if (!is_flux_labelled_json(item) && !fluxstate__controller_lookup(name) &&
+	    !fluxstate__streq(name, "flux-operator") &&
+	    !fluxstate__streq(fluxstate__json_str(fluxstate__json_path(item, "metadata", "labels",
+									FLUXSTATE__LABEL_NAME, NULL)), "flux-operator"))
+		return 0;
+	d = fluxstate__obs_add_deployment(obs);
+	if (!d || parse_meta(item, &d->meta) < 0)
+		return -1;
+	d->replicas = get_int(fluxstate__json_path(item, "spec", "replicas", NULL), 1);
+	d->has_status = status && status->type == FLUXSTATE__JSON_OBJECT;
+	d->observed_generation = get_int(fluxstate__json_get(status, "observedGeneration"), 0);
+	d->status_replicas = get_int(fluxstate__json_get(status, "replicas"), 0);
+	d->updated_replicas = get_int(fluxstate__json_get(status, "updatedReplicas"), 0);
+	d->ready_replicas = get_int(fluxstate__json_get(status, "readyReplicas"), 0);
+	d->available_replicas = get_int(fluxstate__json_get(status, "availableReplicas"), 0);
+	d->unavailable_replicas = get_int(fluxstate__json_get(status, "unavailableReplicas"), 0);
+	cond = condition(item, "Available");
+	d->available_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
+	d->available_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	cond = condition(item, "Progressing");
+	d->progressing_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
+	d->progressing_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
+	d->progressing_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	c = fluxstate__json_path(item, "spec", "template", "spec", "containers", NULL);
+	if (c && c->type == FLUXSTATE__JSON_ARRAY)
+		for (c = c->first; c; c = c->next)
+			if (fluxstate__json_str(fluxstate__json_get(c, "image")) &&
+			    fluxstate__strv_add(&d->images, &d->n_images,
+						fluxstate__json_str(fluxstate__json_get(c, "image"))) < 0)
+				return -1;
+	return oom ? -1 : 0;
+}
+
+/* ClusterRoles, ServiceAccounts, Secrets, …: kept whole, filtered later. */
+static int
+on_object(struct read *rd, const struct fluxstate__json *item)
+{
+	struct fluxstate__obs_object *o = fluxstate__obs_add_object(rd->o->obs);
+
+	if (!o || parse_meta(item, &o->meta) < 0)
+		return -1;
+	o->kind = fluxstate__strdup(rd->kind);
+	o->api_version = fluxstate__strdup(rd->api_version);
+	return o->kind && o->api_version ? 0 : -1;
+}
+
+static int
+on_cr(struct read *rd, const struct fluxstate__json *item)
+{
+	struct fluxstate__obs_cr *c = fluxstate__obs_add_cr(rd->o->obs);
+	const struct fluxstate__json *cond;
+	int oom = 0;
+
+	if (!c || parse_meta(item, &c->meta) < 0)
+		return -1;
+	c->kind = fluxstate__strdup(rd->crd->kind);
+	c->api_version = fluxstate__strdup(rd->cr_api_version);
+	if (!c->kind || !c->api_version)
+		return -1;
+	cond = condition(item, "Ready");
+	c->ready_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
+	c->ready_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
+	c->ready_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	c->ready_observed_generation = get_int(fluxstate__json_get(cond, "observedGeneration"), 0);
+	cond = condition(item, "Stalled");
+	c->stalled_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
+	c->stalled_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
+	c->stalled_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	c->last_applied_revision = dup_str(fluxstate__json_path(item, "status", "lastAppliedRevision", NULL), &oom);
+	return oom ? -1 : 0;
+}
+
+static struct read *
+add_read(struct observe *o, const char *group, const char *version, const char *resource, const char *ns,
+	 const char *selector, int metadata_only, const char *kind, unsigned int sight,
+	 int (*item)(struct read *, const struct fluxstate__json *))
+{
+	struct read *rd;
+
+	if (o->n_reads == sizeof(o->reads) / sizeof(o->reads[0]))
+		return NULL;
+	rd = &o->reads[o->n_reads++];
+	memset(rd, 0, sizeof(*rd));
+	rd->o = o;
+	rd->q.group = group;
+	rd->q.version = version;
+	rd->q.resource = resource;
+	rd->q.namespace = ns;
+	rd->q.label_selector = selector;
+	rd->q.metadata_only = metadata_only;
+	rd->kind = kind;
+	rd->sight = sight;
+	rd->item = item;
+	rd->api_version = !group || !*group ? "v1" : strcmp(group, "apps") == 0 ? "apps/v1" :
+			  strcmp(group, "apiextensions.k8s.io") == 0 ? "apiextensions.k8s.io/v1" :
+			  strcmp(group, "rbac.authorization.k8s.io") == 0 ? "rbac.authorization.k8s.io/v1" :
+			  strcmp(group, "networking.k8s.io") == 0 ? "networking.k8s.io/v1" : NULL;
+	return rd;
+}
+
+static int
+queue_reads(struct observe *o, struct fluxstate__client *client, size_t from)
+{
+	size_t i;
+	int rc;
+
+	for (i = from; i < o->n_reads; i++) {
+		struct read *rd = &o->reads[i];
+
+		rc = fluxstate__client_add(client, &rd->q, item_cb, rd, &rd->res);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+fatal_code(int code)
+{
+	return code == FLUXSTATE_ENOMEM || code == FLUXSTATE_EINVAL;
+}
+
+/*
+ * Turn failed reads into blind spots. Whole-probe failures are returned
+ * instead: 401 or unobtainable credentials anywhere, or every read failing
+ * the same way (cannot connect, deadline).
+ */
+static int
+collect(struct observe *o, size_t from, int *ret_all_failed_code)
+{
+	struct fluxstate__observations *obs = o->obs;
+	size_t i, n_failed = 0;
+	int common = 0;
+
+	for (i = from; i < o->n_reads; i++) {
+		struct read *rd = &o->reads[i];
+		struct fluxstate__blind_spot *b;
+
+		obs->n_requests += rd->res.n_requests;
+		if (fatal_code(rd->res.code))
+			return fluxstate__error(o->ctx, rd->res.code, "%s while listing %s",
+						fluxstate_strerror(rd->res.code), rd->q.resource ? rd->q.resource : "/version");
+		if (rd->res.code == 0 || rd->res.not_found)
+			continue;
+		if (rd->res.http_status == 401 || (rd->res.code == FLUXSTATE_EAUTH && rd->res.http_status != 403))
+			return fluxstate__error(o->ctx, FLUXSTATE_EAUTH, "the API server rejected the credentials: %s",
+						rd->res.message ? rd->res.message : "401 Unauthorized");
+		n_failed++;
+		common = n_failed == 1 ? rd->res.code : (common == rd->res.code ? common : FLUXSTATE_ERROR);
+		b = fluxstate__obs_add_blind(obs);
+		if (!b)
+			return FLUXSTATE_ENOMEM;
+		b->kind = fluxstate__strdup(rd->kind);
+		b->api_version = fluxstate__strdup(rd->crd ? rd->cr_api_version : rd->api_version ? rd->api_version : "");
+		b->namespace = fluxstate__strdup(rd->q.namespace);
+		b->http_status = rd->res.http_status;
+		b->sight = rd->sight;
+		if (rd->res.message)
+			b->message = fluxstate__asprintf("%s %s%s%s: %s", rd->q.label_selector ? "list" : "list",
+							 rd->q.resource ? rd->q.resource : "/version",
+							 rd->q.namespace ? " in namespace " : "",
+							 rd->q.namespace ? rd->q.namespace : "", rd->res.message);
+		else
+			b->message = fluxstate__asprintf("list %s failed: %s (HTTP %ld)",
+							 rd->q.resource ? rd->q.resource : "/version",
+							 fluxstate_strerror(rd->res.code), rd->res.http_status);
+		if (!b->kind || !b->api_version || (rd->q.namespace && !b->namespace) || !b->message)
+			return FLUXSTATE_ENOMEM;
+	}
+	*ret_all_failed_code = (n_failed && n_failed == o->n_reads - from &&
+				(common == FLUXSTATE_ENETWORK || common == FLUXSTATE_ETIMEDOUT ||
+				 common == FLUXSTATE_EPROTOCOL)) ? common : 0;
+	return 0;
+}
+
+static int
+add_watch(struct observe *o, struct read *rd)
+{
+	struct fluxstate__watch_target *w;
+
+	if (!rd->watch || rd->res.code != 0 || !rd->res.resource_version)
+		return 0;
+	w = fluxstate__obs_add_watch(o->obs);
+	if (!w)
+		return FLUXSTATE_ENOMEM;
+	w->group = fluxstate__strdup(rd->q.group);
+	w->version = fluxstate__strdup(rd->q.version);
+	w->resource = fluxstate__strdup(rd->q.resource);
+	w->namespace = fluxstate__strdup(rd->q.namespace);
+	w->label_selector = fluxstate__strdup(rd->q.label_selector);
+	w->resource_version = fluxstate__strdup(rd->res.resource_version);
+	if ((rd->q.group && !w->group) || !w->version || !w->resource || (rd->q.namespace && !w->namespace) ||
+	    (rd->q.label_selector && !w->label_selector) || !w->resource_version)
+		return FLUXSTATE_ENOMEM;
+	return 0;
+}
+
+/* option > controllers' namespace > operator's > Flux-labelled namespace > $FLUX_SYSTEM_NAMESPACE > default */
+static int
+choose_namespace(struct observe *o)
+{
+	struct fluxstate__observations *obs = o->obs;
+	const char *env = getenv("FLUX_SYSTEM_NAMESPACE");
+	const char *best = NULL;
+	size_t i, j, best_n = 0;
+
+	if (env && !*env)
+		env = NULL;
+	if (o->ctx->flux_namespace) {
+		obs->namespace = fluxstate__strdup(o->ctx->flux_namespace);
+		obs->namespace_source = FLUXSTATE__NS_OPTION;
+		return obs->namespace ? 0 : FLUXSTATE_ENOMEM;
+	}
+	for (i = 0; i < obs->n_deployments; i++) {
+		const struct fluxstate__meta *m = &obs->deployments[i].meta;
+		size_t n = 0;
+
+		if (!fluxstate__streq(fluxstate__meta_label(m, FLUXSTATE__LABEL_PART_OF), "flux"))
+			continue;
+		for (j = 0; j < obs->n_deployments; j++)
+			n += fluxstate__streq(obs->deployments[j].meta.namespace, m->namespace) &&
+			     fluxstate__streq(fluxstate__meta_label(&obs->deployments[j].meta,
+								     FLUXSTATE__LABEL_PART_OF), "flux");
+		/* ties: $FLUX_SYSTEM_NAMESPACE, then flux-system, then the first seen */
+		if (fluxstate__streq(m->namespace, env))
+			n += 1000;
+		else if (fluxstate__streq(m->namespace, FLUXSTATE_DEFAULT_FLUX_NAMESPACE))
+			n += 500;
+		if (n > best_n) {
+			best_n = n;
+			best = m->namespace;
+		}
+	}
+	for (i = 0; !best && i < obs->n_deployments; i++)
+		if (fluxstate__streq(obs->deployments[i].meta.name, "flux-operator") ||
+		    fluxstate__streq(fluxstate__meta_label(&obs->deployments[i].meta, FLUXSTATE__LABEL_NAME),
+				     "flux-operator"))
+			best = obs->deployments[i].meta.namespace;
+	for (i = 0; !best && i < obs->n_namespaces; i++)
+		if (fluxstate__streq(fluxstate__meta_label(&obs->namespaces[i].meta, FLUXSTATE__LABEL_PART_OF), "flux") &&
+		    (!best || fluxstate__streq(obs->namespaces[i].meta.name, env) ||
+		     fluxstate__streq(obs->namespaces[i].meta.name, FLUXSTATE_DEFAULT_FLUX_NAMESPACE)))
+			best = obs->namespaces[i].meta.name;
+	if (best) {
+		obs->namespace_source = FLUXSTATE__NS_DETECTED;
+	} else if (env) {
+		best = env;
+		obs->namespace_source = FLUXSTATE__NS_ENVIRONMENT;
+	} else {
+		best = FLUXSTATE_DEFAULT_FLUX_NAMESPACE;
+		obs->namespace_source = FLUXSTATE__NS_DEFAULT;
+	}
+	obs->namespace = fluxstate__strdup(best);
+	return obs->namespace ? 0 : FLUXSTATE_ENOMEM;
+}
+
+/* Keep only the objects that are Flux's: labelled, known names, Helm releases of Flux charts. */
+static void
+filter_objects(struct fluxstate__observations *obs)
+{
+	size_t i, keep = 0;
+
+	for (i = 0; i < obs->n_objects; i++) {
+		struct fluxstate__obs_object *x = &obs->objects[i];
+		int labelled = fluxstate__streq(fluxstate__meta_label(&x->meta, FLUXSTATE__LABEL_PART_OF), "flux");
+		int ok;
+
+		if (strcmp(x->kind, "ClusterRole") == 0 || strcmp(x->kind, "ClusterRoleBinding") == 0)
+			ok = labelled || fluxstate__is_flux_rbac_name(x->kind, x->meta.name, obs->namespace, NULL);
+		else if (strcmp(x->kind, "Secret") == 0 || strcmp(x->kind, "ConfigMap") == 0)
+			ok = fluxstate__streq(x->meta.namespace, obs->namespace);
+		else
+			ok = labelled;
+		if (ok) {
+			obs->objects[keep++] = *x;
+		} else {
+			fluxstate__meta_clear(&x->meta);
+			free(x->kind);
+			free(x->api_version);
+		}
+	}
+	obs->n_objects = keep;
+}
+
+/* Pick the version to list custom resources with: storage, else the first served. */
+static const char *
+crd_list_version(const struct fluxstate__obs_crd *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_served; i++)
+		if (fluxstate__streq(c->served[i], c->storage_version))
+			return c->storage_version;
+	return c->n_served ? c->served[0] : NULL;
+}
+
+/* Does a labelled controller owning this CRD already run in the namespace? Then its CRs cannot change the answer. */
+static int
+owner_runs(const struct fluxstate__observations *obs, const char *owner)
+{
+	size_t i;
+
+	for (i = 0; i < obs->n_deployments; i++) {
+		const struct fluxstate__meta *m = &obs->deployments[i].meta;
+		const char *comp = fluxstate__meta_label(m, FLUXSTATE__LABEL_COMPONENT);
+
+		if (strcmp(owner, "flux-operator") == 0)
+			continue; /* FluxInstance is always read */
+		if (fluxstate__streq(m->namespace, obs->namespace) &&
+		    (fluxstate__streq(m->name, owner) || fluxstate__streq(comp, owner)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Keep the client's message, if it left one. */
+static int
+run_failed(fluxstate_ctx *ctx, int rc)
+{
+	char msg[sizeof(ctx->error)];
+
+	memcpy(msg, ctx->error, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	return fluxstate__error(ctx, rc, "%s", msg[0] ? msg : fluxstate_strerror(rc));
+}
+
+int
+fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
+{
+	struct observe *o;
+	struct fluxstate__client *client;
+	unsigned int before;
+	uint64_t deadline = fluxstate__now_ms() + ctx->timeout_ms;
+	size_t i, phase2;
+	int rc, all_failed = 0;
+	struct read *rd;
+
+	rc = fluxstate__ctx_client(ctx, &client);
+	if (rc < 0)
+		return rc;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+	o->ctx = ctx;
+	o->obs = obs;
+	before = fluxstate__client_n_requests(client);
+
+	/* round 1: cluster-wide */
+	rd = add_read(o, NULL, NULL, NULL, NULL, NULL, 0, "", FLUXSTATE__SEE_SERVER, on_version);
+	rd->q.raw_path = "/version";
+	rd = add_read(o, "apiextensions.k8s.io", "v1", "customresourcedefinitions", NULL, NULL, 0,
+		      "CustomResourceDefinition", FLUXSTATE__SEE_CRDS, on_crd);
+	rd->watch = 1;
+	rd = add_read(o, "", "v1", "namespaces", NULL, NULL, 0, "Namespace", FLUXSTATE__SEE_NAMESPACES, on_namespace);
+	rd->watch = 1;
+	rd = add_read(o, "apps", "v1", "deployments", NULL, SEL_PART_OF, 0, "Deployment",
+		      FLUXSTATE__SEE_CONTROLLERS, on_deployment);
+	rd->watch = 1;
+	rd = add_read(o, "apps", "v1", "deployments", NULL, SEL_OPERATOR, 0, "Deployment",
+		      FLUXSTATE__SEE_OPERATOR, on_deployment);
+	rd->watch = 1;
+	add_read(o, "rbac.authorization.k8s.io", "v1", "clusterroles", NULL, NULL, 1, "ClusterRole",
+		 FLUXSTATE__SEE_RBAC, on_object);
+	add_read(o, "rbac.authorization.k8s.io", "v1", "clusterrolebindings", NULL, NULL, 1, "ClusterRoleBinding",
+		 FLUXSTATE__SEE_RBAC, on_object);
+	add_read(o, "", "v1", "serviceaccounts", NULL, SEL_PART_OF, 1, "ServiceAccount",
+		 FLUXSTATE__SEE_NS_OBJECTS, on_object);
+	add_read(o, "", "v1", "services", NULL, SEL_PART_OF, 1, "Service", FLUXSTATE__SEE_NS_OBJECTS, on_object);
+	add_read(o, "networking.k8s.io", "v1", "networkpolicies", NULL, SEL_PART_OF, 1, "NetworkPolicy",
+		 FLUXSTATE__SEE_NS_OBJECTS, on_object);
+	add_read(o, "", "v1", "resourcequotas", NULL, SEL_PART_OF, 1, "ResourceQuota",
+		 FLUXSTATE__SEE_NS_OBJECTS, on_object);
+
+	rc = queue_reads(o, client, 0);
+	if (rc == 0)
+		rc = fluxstate__client_run(client, deadline);
+	if (rc < 0)
+		rc = run_failed(ctx, rc);
+	if (rc < 0)
+		goto out;
+	if (o->oom) {
+		rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = collect(o, 0, &all_failed);
+	if (rc < 0)
+		goto out;
+	if (all_failed) {
+		const struct fluxstate__result *res = &o->reads[1].res;
+
+		rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
+				      res->message ? res->message : "no request succeeded");
+		goto out;
+	}
+	rc = choose_namespace(o);
+	if (rc < 0)
+		goto out;
+
+	/* round 2: the Flux namespace, and custom resources that can change the answer */
+	phase2 = o->n_reads;
+	rd = add_read(o, "apps", "v1", "deployments", obs->namespace, NULL, 0, "Deployment",
+		      FLUXSTATE__SEE_CONTROLLERS, on_deployment);
+	rd->watch = 1;
+	add_read(o, "", "v1", "secrets", obs->namespace, NULL, 1, "Secret", FLUXSTATE__SEE_SECRETS, on_object);
+	add_read(o, "", "v1", "configmaps", obs->namespace, NULL, 1, "ConfigMap", FLUXSTATE__SEE_CONFIGMAPS,
+		 on_object);
+	for (i = 0; i < obs->n_crds; i++) {
+		const struct fluxstate__obs_crd *c = &obs->crds[i];
+		const struct fluxstate__crd_info *info = fluxstate__crd_lookup(c->meta.name);
+		const char *version = crd_list_version(c);
+		int full;
+
+		if (!info || !version || !c->group || !c->plural)
+			continue;
+		if (owner_runs(obs, info->owner))
+			continue;
+		full = strcmp(info->kind, "FluxInstance") == 0;
+		rd = add_read(o, c->group, version, c->plural, NULL, NULL, !full, info->kind,
+			      full ? FLUXSTATE__SEE_FLUX_INSTANCE : FLUXSTATE__SEE_CRS, on_cr);
+		if (!rd)
+			break;
+		rd->crd = info;
+		rd->cr_api_version = fluxstate__asprintf("%s/%s", c->group, version);
+		if (!rd->cr_api_version) {
+			rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = queue_reads(o, client, phase2);
+	if (rc == 0)
+		rc = fluxstate__client_run(client, deadline);
+	if (rc < 0)
+		rc = run_failed(ctx, rc);
+	if (rc < 0)
+		goto out;
+	if (o->oom) {
+		rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = collect(o, phase2, &all_failed);
+	if (rc < 0)
+		goto out;
+	filter_objects(obs);
+	for (i = 0; i < o->n_reads; i++) {
+		rc = add_watch(o, &o->reads[i]);
+		if (rc < 0)
+			goto out;
+	}
+	obs->n_requests = fluxstate__client_n_requests(client) - before;
+	rc = 0;
+out:
+	if (rc == FLUXSTATE_ENOMEM && !ctx->error[0])
+		fluxstate__error(ctx, rc, "out of memory");
+	for (i = 0; i < o->n_reads; i++) {
+		free(o->reads[i].cr_api_version);
+		fluxstate__result_clear(&o->reads[i].res);
+	}
+	free(o);
+	return rc;
+}

@@ -1,0 +1,219 @@
+/*
+ * The observation container: the facts one detection recorded, built by
+ * observe.c (or by hand in unit tests) and read by the classifier.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+
+static void *
+obs_grow(void **v, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = realloc(*v, ncap * size);
+
+		if (!p)
+			return NULL;
+		*v = p;
+		*cap = ncap;
+	}
+	memset((char *)*v + *n * size, 0, size);
+	return (char *)*v + (*n)++ * size;
+}
+
+#define OBS_ADD(name, field) \
+	struct fluxstate__obs_##name *fluxstate__obs_add_##name(struct fluxstate__observations *obs) \
+	{ return obs_grow((void **)&obs->field, &obs->n_##field, &obs->cap_##field, sizeof(*obs->field)); }
+
+OBS_ADD(crd, crds)
+OBS_ADD(deployment, deployments)
+OBS_ADD(namespace, namespaces)
+OBS_ADD(object, objects)
+OBS_ADD(cr, crs)
+
+struct fluxstate__blind_spot *
+fluxstate__obs_add_blind(struct fluxstate__observations *obs)
+{
+	return obs_grow((void **)&obs->blind, &obs->n_blind, &obs->cap_blind, sizeof(*obs->blind));
+}
+
+struct fluxstate__watch_target *
+fluxstate__obs_add_watch(struct fluxstate__observations *obs)
+{
+	return obs_grow((void **)&obs->watch, &obs->n_watch, &obs->cap_watch, sizeof(*obs->watch));
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+fluxstate__strv_add(char ***v, size_t *n, const char *s)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!p)
+		return FLUXSTATE_ENOMEM;
+	*v = p;
+	p[*n] = fluxstate__strdup(s);
+	if (!p[*n])
+		return FLUXSTATE_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+void
+fluxstate__meta_clear(struct fluxstate__meta *m)
+{
+	size_t i;
+
+	free(m->name);
+	free(m->namespace);
+	for (i = 0; i < m->n_labels; i++) {
+		free(m->labels[i].key);
+		free(m->labels[i].value);
+	}
+	free(m->labels);
+	strv_free(m->finalizers, m->n_finalizers);
+	free(m->deletion_timestamp);
+	memset(m, 0, sizeof(*m));
+}
+
+const char *
+fluxstate__meta_label(const struct fluxstate__meta *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; m && i < m->n_labels; i++)
+		if (strcmp(m->labels[i].key, key) == 0)
+			return m->labels[i].value;
+	return NULL;
+}
+
+int
+fluxstate__meta_has_finalizer(const struct fluxstate__meta *m, const char *finalizer)
+{
+	size_t i;
+
+	for (i = 0; m && i < m->n_finalizers; i++)
+		if (strcmp(m->finalizers[i], finalizer) == 0)
+			return 1;
+	return 0;
+}
+
+int
+fluxstate__meta_set_label(struct fluxstate__meta *m, const char *key, const char *value)
+{
+	struct fluxstate__kv *p = realloc(m->labels, (m->n_labels + 1) * sizeof(*p));
+
+	if (!p)
+		return FLUXSTATE_ENOMEM;
+	m->labels = p;
+	p[m->n_labels].key = fluxstate__strdup(key);
+	p[m->n_labels].value = fluxstate__strdup(value ? value : "");
+	if (!p[m->n_labels].key || !p[m->n_labels].value) {
+		free(p[m->n_labels].key);
+		free(p[m->n_labels].value);
+		return FLUXSTATE_ENOMEM;
+	}
+	m->n_labels++;
+	return 0;
+}
+
+int
+fluxstate__meta_add_finalizer(struct fluxstate__meta *m, const char *finalizer)
+{
+	return fluxstate__strv_add(&m->finalizers, &m->n_finalizers, finalizer);
+}
+
+void
+fluxstate__observations_clear(struct fluxstate__observations *obs)
+{
+	size_t i;
+
+	if (!obs)
+		return;
+	free(obs->namespace);
+	free(obs->server_version);
+	for (i = 0; i < obs->n_crds; i++) {
+		struct fluxstate__obs_crd *c = &obs->crds[i];
+
+		fluxstate__meta_clear(&c->meta);
+		free(c->group);
+		free(c->kind);
+		free(c->plural);
+		strv_free(c->served, c->n_served);
+		free(c->storage_version);
+		strv_free(c->stored_versions, c->n_stored);
+		free(c->terminating_reason);
+		free(c->terminating_message);
+	}
+	free(obs->crds);
+	for (i = 0; i < obs->n_deployments; i++) {
+		struct fluxstate__obs_deployment *d = &obs->deployments[i];
+
+		fluxstate__meta_clear(&d->meta);
+		free(d->available_status);
+		free(d->available_message);
+		free(d->progressing_status);
+		free(d->progressing_reason);
+		free(d->progressing_message);
+		strv_free(d->images, d->n_images);
+	}
+	free(obs->deployments);
+	for (i = 0; i < obs->n_namespaces; i++) {
+		fluxstate__meta_clear(&obs->namespaces[i].meta);
+		free(obs->namespaces[i].phase);
+		free(obs->namespaces[i].remaining);
+	}
+	free(obs->namespaces);
+	for (i = 0; i < obs->n_objects; i++) {
+		fluxstate__meta_clear(&obs->objects[i].meta);
+		free(obs->objects[i].kind);
+		free(obs->objects[i].api_version);
+	}
+	free(obs->objects);
+	for (i = 0; i < obs->n_crs; i++) {
+		struct fluxstate__obs_cr *c = &obs->crs[i];
+
+		fluxstate__meta_clear(&c->meta);
+		free(c->kind);
+		free(c->api_version);
+		free(c->ready_status);
+		free(c->ready_reason);
+		free(c->ready_message);
+		free(c->stalled_status);
+		free(c->stalled_reason);
+		free(c->stalled_message);
+		free(c->last_applied_revision);
+	}
+	free(obs->crs);
+	for (i = 0; i < obs->n_blind; i++) {
+		free(obs->blind[i].kind);
+		free(obs->blind[i].api_version);
+		free(obs->blind[i].namespace);
+		free(obs->blind[i].message);
+	}
+	free(obs->blind);
+	for (i = 0; i < obs->n_watch; i++) {
+		free(obs->watch[i].group);
+		free(obs->watch[i].version);
+		free(obs->watch[i].resource);
+		free(obs->watch[i].namespace);
+		free(obs->watch[i].label_selector);
+		free(obs->watch[i].resource_version);
+	}
+	free(obs->watch);
+	memset(obs, 0, sizeof(*obs));
+}
+
