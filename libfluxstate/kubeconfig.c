@@ -2179,7 +2179,26 @@ fluxstate__kubeconfig_resolve(fluxstate_ctx *ctx, const struct fluxstate__kubeco
 	if (!empty(context_name) && !context)
 		errlist_add(&errs, "context was not found for specified context: %s", context_name);
 	validate_user(&errs, user_name ? user_name : "", user);
-	validate_cluster(&errs, cluster_name ? cluster_name : "", &c, &empty_cluster);
+	{
+		/* a missing current context makes the cluster empty: say only the cause */
+		size_t before = errs.n;
+
+		if (before && !empty(context_name) && !context) {
+			struct errlist tmp;
+
+			memset(&tmp, 0, sizeof(tmp));
+			validate_cluster(&tmp, cluster_name ? cluster_name : "", &c, &empty_cluster);
+			if (!empty_cluster && tmp.n)
+				errlist_add(&errs, "%s", tmp.buf.data);
+			if (tmp.enomem)
+				errs.enomem = 1;
+			errs.n += tmp.n > 1 ? tmp.n - 1 : 0;
+			fluxstate__buf_clear(&tmp.buf);
+			empty_cluster = 0;
+		} else {
+			validate_cluster(&errs, cluster_name ? cluster_name : "", &c, &empty_cluster);
+		}
+	}
 	if (errs.enomem) {
 		fluxstate__buf_clear(&errs.buf);
 		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
