@@ -386,7 +386,7 @@ def load_manifest_file(path):
 # Selectors
 # ---------------------------------------------------------------------------
 
-_LABEL_KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
+_LABEL_KEY = r"[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?"
 
 
 class SelectorError(Exception):
@@ -426,8 +426,8 @@ def parse_label_selector(s):
             continue
         m = re.fullmatch(r"(" + _LABEL_KEY + r")\s*(==|!=|=)\s*([-A-Za-z0-9_.]*)", part)
         if m:
-            op = "=" if m.group(3) in ("=", "==") else "!="
-            reqs.append((m.group(1), op, m.group(4)))
+            op = "=" if m.group(2) in ("=", "==") else "!="
+            reqs.append((m.group(1), op, m.group(3)))
             continue
         m = re.fullmatch(_LABEL_KEY, part)
         if m:
@@ -1387,10 +1387,13 @@ class Simulator:
             if key[:2] == ("apiextensions.k8s.io", "CustomResourceDefinition"):
                 st.rebuild_registry()
         # every namespaced object must live in an existing namespace
-        for key in st.objects:
-            if key[2] and ("", "Namespace", "", key[2]) not in st.objects:
-                raise KubesimError("%s is in namespace %s, which is not in "
-                                   "the state" % (describe_key(key), key[2]))
+        for o, origin in objs:
+            key = obj_key(o)
+            if key[2] and key in st.objects and \
+                    ("", "Namespace", "", key[2]) not in st.objects:
+                raise KubesimError("%s: %s is in namespace %s, which is not "
+                                   "in the state" % (origin, describe_key(key),
+                                                     key[2]))
         st.resynthesize(record)
 
     def _synthesize(self, key, obj):
