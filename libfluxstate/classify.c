@@ -329,9 +329,8 @@ detect_installer(const struct cls *c)
 		return "helm";
 	if (!any_flux)
 		return "unknown";
-	if (label_any(c, FLUXSTATE__LABEL_KS_NAME) ||
-	    (has_cr(c, "Kustomization", c->ns, c->ns) &&
-	     (has_cr(c, "GitRepository", c->ns, c->ns) || has_cr(c, "OCIRepository", c->ns, c->ns))))
+	/* kustomize-controller's owner labels, or the sync Kustomization `flux bootstrap` commits */
+	if (label_any(c, FLUXSTATE__LABEL_KS_NAME) || has_cr(c, "Kustomization", c->ns, c->ns))
 		return "flux-bootstrap";
 	if (label_any(c, FLUXSTATE__LABEL_VERSION))
 		return "flux-cli";

@@ -102,6 +102,7 @@ struct read {
 	int (*item)(struct read *rd, const struct fluxstate__json *item);
 	const struct fluxstate__crd_info *crd;  /* custom-resource reads */
 	char *cr_api_version;
+	char *field_selector;
 	int watch;                      /* record as a wait_for_change target */
 };
 
@@ -634,8 +635,23 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 
 		if (!info || !version || !c->group || !c->plural)
 			continue;
-		if (owner_runs(obs, info->owner))
+		if (owner_runs(obs, info->owner)) {
+			/* only the bootstrap sync object, for the installer */
+			if (strcmp(info->kind, "Kustomization") != 0)
+				continue;
+			rd = add_read(o, c->group, version, c->plural, obs->namespace, NULL, 1, info->kind, 0, on_cr);
+			if (!rd)
+				break;
+			rd->crd = info;
+			rd->field_selector = fluxstate__asprintf("metadata.name=%s", obs->namespace);
+			rd->q.field_selector = rd->field_selector;
+			rd->cr_api_version = fluxstate__asprintf("%s/%s", c->group, version);
+			if (!rd->cr_api_version || !rd->field_selector) {
+				rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+				goto out;
+			}
 			continue;
+		}
 		full = strcmp(info->kind, "FluxInstance") == 0;
 		rd = add_read(o, c->group, version, c->plural, NULL, NULL, !full, info->kind,
 			      full ? FLUXSTATE__SEE_FLUX_INSTANCE : FLUXSTATE__SEE_CRS, on_cr);
@@ -675,6 +691,7 @@ out:
 		fluxstate__error(ctx, rc, "out of memory");
 	for (i = 0; i < o->n_reads; i++) {
 		free(o->reads[i].cr_api_version);
+		free(o->reads[i].field_selector);
 		fluxstate__result_clear(&o->reads[i].res);
 	}
 	free(o);
