@@ -1164,6 +1164,11 @@ def validate_config(cfg):
             raise KubesimError("config: kubeconfigUser %s is not in users" % ku)
 
 
+ANONYMOUS = {"name": "system:anonymous", "groups": ["system:unauthenticated"]}
+# what ClusterRole system:public-info-viewer grants everyone
+PUBLIC_PATHS = ("/version", "/version/", "/healthz", "/livez", "/readyz")
+
+
 def default_users():
     return [
         {"name": "admin", "token": "kubesim-" + secrets.token_hex(16),
@@ -1315,6 +1320,11 @@ class Simulator:
         self.store = Store(cfg, self.start_time)
         with self.store.lock:
             self._install(self.initial, record=False)
+        for k in (cfg.get("deploymentStatus") or {}):
+            ns_, _, name = k.partition("/")
+            if ("apps", "Deployment", ns_, name) not in self.store.objects:
+                raise KubesimError("config: deploymentStatus: no Deployment "
+                                   "%s in the state" % k)
         self.tmp = None
         self.cert_dir = cert_dir
         self.certs = None
@@ -1605,6 +1615,8 @@ class Simulator:
 
     def denied(self, user, attrs):
         """The first deny rule matching the request attributes, or None."""
+        if user is ANONYMOUS and attrs["path"] not in PUBLIC_PATHS:
+            return {"anonymous": True}
         for rule in self.cfg.get("deny") or []:
             ru = rule.get("user", "*")
             if ru != "*" and ru != user["name"]:
@@ -1638,7 +1650,7 @@ class Simulator:
     def match_fault(self, method, path, query):
         with self.fault_lock:
             for i, f in enumerate(self.faults):
-                if f.get("method", "*") not in ("*", method):
+                if str(f.get("method", "*")).upper() not in ("*", method):
                     continue
                 if not re.search(f["path"], path):
                     continue
@@ -1666,6 +1678,7 @@ class Simulator:
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # clients open many connections at once
     block_on_close = False
     allow_reuse_address = True
 
@@ -1922,11 +1935,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         user, err = sim.authenticate(self.headers, self.peer_cn,
                                      self.peer_groups)
         if user is None:
-            public = path in ("/version", "/version/", "/healthz", "/livez",
-                              "/readyz")
-            if err is None and public and sim.cfg.get("anonymous", False):
-                user = {"name": "system:anonymous",
-                        "groups": ["system:unauthenticated"]}
+            # --anonymous-auth=true: no credentials at all = system:anonymous,
+            # which RBAC then only lets read the public-info paths
+            if err is None and sim.cfg.get("anonymous", False):
+                user = ANONYMOUS
             else:
                 return self.send_status(401, "Unauthorized", "Unauthorized")
         self.user = user

@@ -830,6 +830,52 @@ class TestWatchAndControl(unittest.TestCase):
         self.assertIn("Widget", r.json()["message"])
 
 
+class TestAnonymousEnabled(unittest.TestCase):
+    """anonymous: true = --anonymous-auth with RBAC's public-info-viewer."""
+
+    @classmethod
+    def setUpClass(cls):
+        crd = json.loads(json.dumps(CRD))
+        crd["metadata"]["deletionTimestamp"] = "2026-01-02T03:04:05Z"
+        cls.sim = Sim(states=[[ns("flux-system"), crd]],
+                      config={"anonymous": True,
+                              "deploymentStatus": {}})
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.sim.stop() == 0
+
+    def test_public_info_only(self):
+        self.assertEqual(self.sim.get("/version", token=False).status, 200)
+        r = self.sim.get("/healthz", token=False)
+        self.assertEqual((r.status, r.body), (200, b"ok"))
+        r = self.sim.get("/api", token=False)
+        self.assertEqual(r.status, 403)
+        self.assertEqual(r.json()["message"],
+                         'forbidden: User "system:anonymous" cannot get path "/api"')
+        r = self.sim.get("/api/v1/namespaces", token=False)
+        self.assertEqual(r.json()["message"],
+                         'namespaces is forbidden: User "system:anonymous" cannot '
+                         'list resource "namespaces" in API group "" at the '
+                         'cluster scope')
+        # a wrong token is still 401, not anonymous
+        self.assertEqual(self.sim.get("/version", token="bad").status, 401)
+
+    def test_crd_terminating(self):
+        crd = self.sim.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                           "gitrepositories.source.toolkit.fluxcd.io").json()
+        conds = {c["type"]: c for c in crd["status"]["conditions"]}
+        self.assertEqual(conds["Terminating"]["reason"], "InstanceDeletionInProgress")
+        self.assertEqual(conds["Terminating"]["message"],
+                         "CustomResource deletion is in progress")
+        self.assertEqual(conds["Established"]["status"], "True")
+        self.assertEqual(crd["metadata"]["finalizers"],
+                         ["customresourcecleanup.apiextensions.k8s.io"])
+        # still served while terminating
+        self.assertEqual(self.sim.get("/apis/source.toolkit.fluxcd.io/v1/"
+                                      "gitrepositories").status, 200)
+
+
 class TestCLI(unittest.TestCase):
     def run_sim(self, *args, timeout=10):
         return subprocess.run([simhelper.PYTHON, simhelper.KUBESIM] + list(args),
@@ -869,6 +915,10 @@ class TestCLI(unittest.TestCase):
             self.assertEqual(r.returncode, 2, text)
             self.assertIn(msg, r.stderr)
             self.assertIn(p, r.stderr)
+        p = self.write("c.yaml", "deploymentStatus: {flux-system/x: unavailable}\n")
+        r = self.run_sim("--config", p)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("deploymentStatus: no Deployment flux-system/x", r.stderr)
         p = self.write("c.yaml", "serverVersoin: v1.2.3\n")
         r = self.run_sim("--config", p)
         self.assertEqual(r.returncode, 2)
