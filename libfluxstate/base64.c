@@ -25,76 +25,112 @@ b64_value(unsigned char c)
 	return -1;
 }
 
+/*
+ * One quantum, exactly as Go's (*Encoding).decodeQuantum (non-strict):
+ * the error offsets below are the ones encoding/base64 reports.
+ */
+static int
+decode_quantum(const unsigned char *src, size_t len, size_t *psi, unsigned char *dst, size_t *ret_n,
+	       size_t *ret_bad, int *ret_done)
+{
+	unsigned char dbuf[4] = { 0 };
+	size_t si = *psi, dlen = 4;
+	int j, err = 0;
+
+	*ret_done = 0;
+	for (j = 0; j < 4; j++) {
+		unsigned char in;
+		int v;
+
+		if (si == len) {
+			if (j == 0) {
+				*ret_n = 0;
+				*psi = si;
+				*ret_done = 1;
+				return 0;
+			}
+			*ret_bad = si - (size_t)j;
+			return -1;
+		}
+		in = src[si++];
+		v = b64_value(in);
+		if (v >= 0) {
+			dbuf[j] = (unsigned char)v;
+			continue;
+		}
+		if (in == '\n' || in == '\r') {
+			j--;
+			continue;
+		}
+		if (in != '=' || j < 2) {
+			*ret_bad = si - 1;
+			return -1;
+		}
+		if (j == 2) {
+			/* "==" expected, the first '=' already consumed */
+			while (si < len && (src[si] == '\n' || src[si] == '\r'))
+				si++;
+			if (si == len) {
+				*ret_bad = len;
+				return -1;
+			}
+			if (src[si] != '=') {
+				*ret_bad = si - 1;
+				return -1;
+			}
+			si++;
+		}
+		while (si < len && (src[si] == '\n' || src[si] == '\r'))
+			si++;
+		if (si < len) {
+			*ret_bad = si; /* trailing garbage */
+			err = 1;
+		}
+		dlen = (size_t)j;
+		*ret_done = 1;
+		break;
+	}
+	{
+		unsigned int val = (unsigned int)dbuf[0] << 18 | (unsigned int)dbuf[1] << 12 |
+				   (unsigned int)dbuf[2] << 6 | dbuf[3];
+
+		dst[0] = (unsigned char)(val >> 16);
+		dst[1] = (unsigned char)(val >> 8);
+		dst[2] = (unsigned char)val;
+	}
+	*ret_n = dlen - 1;
+	*psi = si;
+	return err ? -1 : 0;
+}
+
 int
 fluxstate__base64_decode(const char *in, size_t len, unsigned char **ret, size_t *ret_len,
 			 size_t *ret_bad_offset)
 {
+	const unsigned char *src = (const unsigned char *)in;
+	size_t cap = len / 4 * 3 + 3, o = 0, si = 0, bad = 0;
 	unsigned char *out;
-	size_t o = 0, i, quad_start = 0;
-	unsigned int acc = 0;
-	int nq = 0, pad = 0;
 
-	out = malloc(len / 4 * 3 + 3);
+	out = malloc(cap);
 	if (!out)
 		return FLUXSTATE_ENOMEM;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		int v;
+	while (si < len) {
+		size_t n = 0;
+		int done = 0;
 
-		if (c == '\r' || c == '\n')
-			continue;
-		if (nq == 0)
-			quad_start = i;
-		if (c == '=') {
-			/* padding only in the last two places of a quad */
-			if (nq < 2)
-				goto bad;
-			pad++;
-			nq++;
-			if (nq == 4) {
-				nq = 0;
-				/* nothing but CR/LF may follow */
-				for (i++; i < len; i++)
-					if (in[i] != '\r' && in[i] != '\n')
-						goto bad;
-				break;
-			}
-			continue;
+		if (decode_quantum(src, len, &si, out + o, &n, &bad, &done) < 0) {
+			fluxstate__free_secret_n(out, cap);
+			if (ret_bad_offset)
+				*ret_bad_offset = bad;
+			return FLUXSTATE_EINVAL;
 		}
-		if (pad)
-			goto bad;
-		v = b64_value(c);
-		if (v < 0)
-			goto bad;
-		acc = (acc << 6) | (unsigned int)v;
-		nq++;
-		if (nq == 4) {
-			out[o++] = (unsigned char)(acc >> 16);
-			out[o++] = (unsigned char)(acc >> 8);
-			out[o++] = (unsigned char)acc;
-			acc = 0;
-			nq = 0;
-		}
-	}
-	if (nq != 0) {
-		/* Go reports the offset where the incomplete quad starts */
-		i = quad_start;
-		goto bad;
-	}
-	if (pad) {
-		acc <<= 6 * pad;
-		out[o++] = (unsigned char)(acc >> 16);
-		if (pad == 1)
-			out[o++] = (unsigned char)(acc >> 8);
+		o += n;
+		if (done)
+			break;
 	}
 	*ret = out;
 	*ret_len = o;
 	return 0;
-bad:
-	fluxstate__free_secret_n(out, len / 4 * 3 + 3);
-	if (ret_bad_offset)
-		*ret_bad_offset = i;
-	return FLUXSTATE_EINVAL;
 }
 
 char *

@@ -324,7 +324,7 @@ test_18_bad_base64(void **state)
 		{ "aGVsbG8-_w==", "illegal base64 data at input byte 7" },
 		{ "\"-----BEGIN CERTIFICATE-----\"", "illegal base64 data at input byte 0" },
 		{ "aGVsbA==aGVs", "illegal base64 data at input byte 8" },
-		{ "aGVsbA=", "illegal base64 data at input byte 4" },
+		{ "aGVsbA=", "illegal base64 data at input byte 7" },
 		{ "=", "illegal base64 data at input byte 0" },
 	};
 	char buf[512], msg[512];
