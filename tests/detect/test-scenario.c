@@ -1,0 +1,289 @@
+/*
+ * The scenario matrix: run the simulator on tests/scenarios/<name>, probe it
+ * over HTTPS through the public API, and check the scenario's `expect:`
+ * (state, namespace, installer, version, findings that must match, findings
+ * that must not). One scenario per invocation; TAP output. Exit 77 (skip)
+ * when the scenario needs ../shared and it is missing.
+ *
+ * Usage: test-scenario NAME
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <yaml.h>
+
+#include <fluxstate/fluxstate.h>
+
+#include "kubesim.h"
+
+static int n_checks, n_failed;
+
+static void
+check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	n_checks++;
+	if (!ok)
+		n_failed++;
+	printf("%s %d - ", ok ? "ok" : "not ok", n_checks);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* ---- the scenario's expect: block (libyaml document API) ---- */
+
+static yaml_node_t *
+map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+static const char *
+scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static const char *const severities[] = { "info", "warning", "error" };
+static const char *const flag_names[] = { "blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible" };
+
+/* Does finding @f match every key of the expectation mapping @m? */
+static int
+finding_matches(yaml_document_t *doc, yaml_node_t *m, const fluxstate_finding *f)
+{
+	yaml_node_pair_t *p;
+
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		const char *key = scalar(yaml_document_get_node(doc, p->key));
+		const char *want = scalar(yaml_document_get_node(doc, p->value));
+		const char *have = NULL;
+		int sev;
+		size_t i;
+
+		if (!key || !want)
+			return 0;
+		if (strcmp(key, "kind") == 0)
+			have = fluxstate_finding_get_kind(f);
+		else if (strcmp(key, "apiVersion") == 0)
+			have = fluxstate_finding_get_api_version(f);
+		else if (strcmp(key, "namespace") == 0)
+			have = fluxstate_finding_get_namespace(f);
+		else if (strcmp(key, "name") == 0)
+			have = fluxstate_finding_get_name(f);
+		else if (strcmp(key, "category") == 0)
+			have = fluxstate_finding_get_category(f);
+		else if (strcmp(key, "problem") == 0)
+			have = fluxstate_finding_get_problem(f);
+		else if (strcmp(key, "severity") == 0) {
+			sev = fluxstate_finding_get_severity(f);
+			have = sev >= 0 && sev <= 2 ? severities[sev] : "?";
+		} else if (strcmp(key, "flag") == 0) {
+			for (i = 0; i < 4; i++)
+				if (strcmp(want, flag_names[i]) == 0)
+					break;
+			if (i == 4 || !(fluxstate_finding_get_flags(f) & (1u << i)))
+				return 0;
+			continue;
+		} else {
+			fprintf(stderr, "# unknown expectation key %s\n", key);
+			return 0;
+		}
+		if (!have || strcmp(have, want) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+describe_expectation(yaml_document_t *doc, yaml_node_t *m, char *buf, size_t len)
+{
+	yaml_node_pair_t *p;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top && off < len; p++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? " " : "",
+					scalar(yaml_document_get_node(doc, p->key)),
+					scalar(yaml_document_get_node(doc, p->value)));
+}
+
+static void
+dump_report(const fluxstate_report *r)
+{
+	size_t i;
+
+	printf("# state %s: %s\n", fluxstate_state_to_string(fluxstate_report_get_state(r)),
+	       fluxstate_report_get_summary(r));
+	for (i = 0; i < fluxstate_report_get_n_findings(r); i++) {
+		const fluxstate_finding *f = fluxstate_report_get_finding(r, i);
+		const char *ns = fluxstate_finding_get_namespace(f);
+
+		printf("#   [%s] %s/%s %s%s%s %s: %s\n", severities[fluxstate_finding_get_severity(f)],
+		       fluxstate_finding_get_category(f), fluxstate_finding_get_problem(f),
+		       fluxstate_finding_get_kind(f), ns ? " " : "", ns ? ns : "", fluxstate_finding_get_name(f),
+		       fluxstate_finding_get_reason(f));
+	}
+}
+
+static void
+check_list(yaml_document_t *doc, yaml_node_t *list, const fluxstate_report *r, int want_present)
+{
+	yaml_node_item_t *it;
+	char desc[512];
+
+	if (!list)
+		return;
+	if (list->type != YAML_SEQUENCE_NODE) {
+		check(0, "expect.%s is a list", want_present ? "findings" : "absent");
+		return;
+	}
+	for (it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+		yaml_node_t *m = yaml_document_get_node(doc, *it);
+		size_t i, hits = 0;
+
+		if (!m || m->type != YAML_MAPPING_NODE) {
+			check(0, "expectation entries are mappings");
+			continue;
+		}
+		for (i = 0; i < fluxstate_report_get_n_findings(r); i++)
+			hits += finding_matches(doc, m, fluxstate_report_get_finding(r, i));
+		describe_expectation(doc, m, desc, sizeof(desc));
+		if (want_present)
+			check(hits > 0, "a finding matches {%s}", desc);
+		else
+			check(hits == 0, "no finding matches {%s}", desc);
+	}
+}
+
+static void
+check_field(yaml_document_t *doc, yaml_node_t *expect, const char *key, const char *have)
+{
+	const char *want = scalar(map_get(doc, expect, key));
+
+	if (!want)
+		return;
+	check(have && strcmp(have, want) == 0, "%s is %s (got %s)", key, want, have ? have : "null");
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct kubesim sim = { 0 };
+	fluxstate_ctx *ctx = NULL;
+	fluxstate_report *report = NULL;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root, *expect;
+	char path[1200];
+	FILE *f;
+	double t0, t1;
+	char *json = NULL;
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s SCENARIO\n", argv[0]);
+		return 2;
+	}
+	/* the probe honours it; the scenarios assume the default */
+	unsetenv("FLUX_SYSTEM_NAMESPACE");
+
+	snprintf(path, sizeof(path), "%s/scenario.yaml", kubesim_scenario_path(argv[1]));
+	f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot open %s\n", path);
+		return 1;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		fprintf(stderr, "%s: invalid YAML: %s\n", path, parser.problem ? parser.problem : "?");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return 1;
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	root = yaml_document_get_root_node(&doc);
+	expect = map_get(&doc, root, "expect");
+	if (!expect || !scalar(map_get(&doc, expect, "state"))) {
+		fprintf(stderr, "%s: no expect.state\n", path);
+		yaml_document_delete(&doc);
+		return 1;
+	}
+
+	rc = kubesim_start_scenario(&sim, argv[1]);
+	if (rc == KUBESIM_SKIP) {
+		printf("1..0 # SKIP scenario %s needs ../shared fixtures that are missing\n", argv[1]);
+		yaml_document_delete(&doc);
+		return KUBESIM_SKIP;
+	}
+	if (rc < 0) {
+		printf("1..1\nnot ok 1 - the simulator starts on %s\n", argv[1]);
+		yaml_document_delete(&doc);
+		return 1;
+	}
+
+	if (fluxstate_ctx_new(&ctx) < 0) {
+		kubesim_stop(&sim);
+		yaml_document_delete(&doc);
+		return 1;
+	}
+	rc = fluxstate_ctx_load_kubeconfig(ctx, sim.kubeconfig, NULL);
+	check(rc == 0, "load the simulator's kubeconfig (%s)", rc ? fluxstate_ctx_get_error(ctx) : "ok");
+	t0 = now_ms();
+	if (rc == 0) {
+		rc = fluxstate_ctx_probe(ctx, &report);
+		check(rc == 0, "probe succeeds (%s)", rc ? fluxstate_ctx_get_error(ctx) : "ok");
+	}
+	t1 = now_ms();
+	if (report) {
+		const char *want = scalar(map_get(&doc, expect, "state"));
+		const char *have = fluxstate_state_to_string(fluxstate_report_get_state(report));
+
+		dump_report(report);
+		check(strcmp(have, want) == 0, "state is %s (got %s)", want, have);
+		check_field(&doc, expect, "namespace", fluxstate_report_get_namespace(report));
+		check_field(&doc, expect, "installer", fluxstate_report_get_installer(report));
+		check_field(&doc, expect, "version", fluxstate_report_get_version(report));
+		check_list(&doc, map_get(&doc, expect, "findings"), report, 1);
+		check_list(&doc, map_get(&doc, expect, "absent"), report, 0);
+		check(fluxstate_report_to_json(report, &json) == 0 && json && strstr(json, "\"fluxstate.report/v1\""),
+		      "the report serialises to JSON");
+		printf("# detection: %d HTTP requests (simulator log: %d), %.1f ms\n",
+		       json && strstr(json, "\"requests\":") ? atoi(strstr(json, "\"requests\":") + 11) : -1,
+		       kubesim_count_requests(&sim, NULL), t1 - t0);
+		fluxstate_free(json);
+		fluxstate_report_free(report);
+	}
+	fluxstate_ctx_free(ctx);
+	kubesim_stop(&sim);
+	yaml_document_delete(&doc);
+	printf("1..%d\n", n_checks);
+	return n_failed ? 1 : 0;
+}
