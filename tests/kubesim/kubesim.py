@@ -367,7 +367,23 @@ def load_yaml_docs(text, origin):
     return out
 
 
+_FILE_CACHE = {}
+
+
 def load_manifest_file(path):
+    """Parsed objects of one file (cached by path, size and mtime: tests load
+    the same fixtures many times in one process)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise KubesimError("cannot read state file %s: %s" % (path, e.strerror))
+    ck = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    if ck not in _FILE_CACHE:
+        _FILE_CACHE[ck] = _load_manifest_file(path)
+    return copy.deepcopy(_FILE_CACHE[ck])
+
+
+def _load_manifest_file(path):
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
