@@ -284,11 +284,11 @@ def pick(state, prefer=()):
     return sorted(cands)[0][1]
 
 
-SEED = ("seed-1292", "cluster-template-1292", "none-precreated-namespace")
+SEED = ("seed-1292",)
 RESIDUAL = ("namespace-terminating-finalizers",)
-HEALTHY = ("healthy-bootstrap-v2.7.5", "healthy-v2.7.5", "healthy")
-PARTIAL = ("partial-controller-unavailable", "partial")
-UNKNOWN = ("unknown-forbidden-deployments", "unknown")
+HEALTHY = ("healthy-v2.7.5-bootstrap",)
+PARTIAL = ("controller-unavailable",)
+UNKNOWN = ("denied-crds-healthy",)
 
 
 def seed():
