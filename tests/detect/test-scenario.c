@@ -5,7 +5,7 @@
  * that must not). One scenario per invocation; TAP output. Exit 77 (skip)
  * when the scenario needs ../shared and it is missing.
  *
- * Usage: test-scenario NAME
+ * Usage: test-scenario NAME [JSON-OUT]   (JSON-OUT: also write the report JSON there)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -206,8 +206,8 @@ main(int argc, char **argv)
 	char *json = NULL;
 	int rc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s SCENARIO\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s SCENARIO [JSON-OUT]\n", argv[0]);
 		return 2;
 	}
 	/* the probe honours it; the scenarios assume the default */
@@ -275,6 +275,11 @@ main(int argc, char **argv)
 		check_list(&doc, map_get(&doc, expect, "absent"), report, 0);
 		check(fluxstate_report_to_json(report, &json) == 0 && json && strstr(json, "\"fluxstate.report/v1\""),
 		      "the report serialises to JSON");
+		if (argc == 3 && json) {
+			FILE *out = fopen(argv[2], "w");
+
+			check(out && fputs(json, out) >= 0 && fclose(out) == 0, "write the report JSON to %s", argv[2]);
+		}
 		printf("# detection: %d HTTP requests (simulator log: %d), %.1f ms\n",
 		       json && strstr(json, "\"requests\":") ? atoi(strstr(json, "\"requests\":") + 11) : -1,
 		       kubesim_count_requests(&sim, NULL), t1 - t0);
