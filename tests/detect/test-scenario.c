@@ -72,11 +72,26 @@ finding_matches(yaml_document_t *doc, yaml_node_t *m, const fluxstate_finding *f
 
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		const char *key = scalar(yaml_document_get_node(doc, p->key));
-		const char *want = scalar(yaml_document_get_node(doc, p->value));
+		yaml_node_t *value = yaml_document_get_node(doc, p->value);
+		const char *want = scalar(value);
 		const char *have = NULL;
+		yaml_node_item_t *it;
 		int sev;
 		size_t i;
 
+		/* flags: [a, b]: each listed flag is set (as the bindings' tests read it) */
+		if (key && strcmp(key, "flags") == 0 && value && value->type == YAML_SEQUENCE_NODE) {
+			for (it = value->data.sequence.items.start; it < value->data.sequence.items.top; it++) {
+				const char *flag = scalar(yaml_document_get_node(doc, *it));
+
+				for (i = 0; flag && i < 4; i++)
+					if (strcmp(flag, flag_names[i]) == 0)
+						break;
+				if (!flag || i == 4 || !(fluxstate_finding_get_flags(f) & (1u << i)))
+					return 0;
+			}
+			continue;
+		}
 		if (!key || !want)
 			return 0;
 		if (strcmp(key, "kind") == 0)
@@ -94,13 +109,6 @@ finding_matches(yaml_document_t *doc, yaml_node_t *m, const fluxstate_finding *f
 		else if (strcmp(key, "severity") == 0) {
 			sev = fluxstate_finding_get_severity(f);
 			have = sev >= 0 && sev <= 2 ? severities[sev] : "?";
-		} else if (strcmp(key, "flag") == 0) {
-			for (i = 0; i < 4; i++)
-				if (strcmp(want, flag_names[i]) == 0)
-					break;
-			if (i == 4 || !(fluxstate_finding_get_flags(f) & (1u << i)))
-				return 0;
-			continue;
 		} else {
 			fprintf(stderr, "# unknown expectation key %s\n", key);
 			return 0;
@@ -118,10 +126,12 @@ describe_expectation(yaml_document_t *doc, yaml_node_t *m, char *buf, size_t len
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top && off < len; p++)
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top && off < len; p++) {
+		const char *v = scalar(yaml_document_get_node(doc, p->value));
+
 		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? " " : "",
-					scalar(yaml_document_get_node(doc, p->key)),
-					scalar(yaml_document_get_node(doc, p->value)));
+					scalar(yaml_document_get_node(doc, p->key)), v ? v : "[...]");
+	}
 }
 
 static void
