@@ -796,7 +796,8 @@ expand_map(struct builder *b, const struct raw *raw, int depth, struct fluxstate
 		return r;
 	}
 	/* duplicate keys: the last one wins; json.Marshal sorts keys */
-	qsort(m.v, m.n, sizeof(*m.v), pending_cmp);
+	if (m.n)
+		qsort(m.v, m.n, sizeof(*m.v), pending_cmp);
 	obj->members = calloc(m.n ? m.n : 1, sizeof(*obj->members));
 	if (!obj->members) {
 		for (i = 0; i < m.n; i++) {
