@@ -1,2 +1,477 @@
-/* STUB: replaced by the transport work (issue 3). */
+/*
+ * JSON: a small DOM built with yajl's callback parser, and a streaming
+ * parser for list responses and watch streams that hands out one item at
+ * a time, so a list is never held whole in memory (as text or as a tree).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
 #include "fluxstate-private.h"
+
+/* Deeper documents are refused: no Kubernetes object nests this far. */
+#define JSON_MAX_DEPTH 256
+
+const struct fluxstate__json *
+fluxstate__json_get(const struct fluxstate__json *obj, const char *key)
+{
+	const struct fluxstate__json *c;
+
+	if (!obj || obj->type != FLUXSTATE__JSON_OBJECT || !key)
+		return NULL;
+	for (c = obj->first; c; c = c->next)
+		if (c->key && strcmp(c->key, key) == 0)
+			return c;
+	return NULL;
+}
+
+const struct fluxstate__json *
+fluxstate__json_path(const struct fluxstate__json *root, ...)
+{
+	va_list ap;
+	const char *key;
+
+	va_start(ap, root);
+	while (root && (key = va_arg(ap, const char *)))
+		root = fluxstate__json_get(root, key);
+	va_end(ap);
+	return root;
+}
+
+const char *
+fluxstate__json_str(const struct fluxstate__json *node)
+{
+	return node && node->type == FLUXSTATE__JSON_STRING ? node->text : NULL;
+}
+
+int
+fluxstate__json_int(const struct fluxstate__json *node, long long *ret)
+{
+	char *end;
+	long long v;
+
+	if (!node || node->type != FLUXSTATE__JSON_NUMBER || !node->text || !node->text[0])
+		return FLUXSTATE_EINVAL;
+	errno = 0;
+	v = strtoll(node->text, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return FLUXSTATE_EINVAL; /* fraction, exponent or out of range */
+	*ret = v;
+	return 0;
+}
+
+void
+fluxstate__json_free(struct fluxstate__json *node)
+{
+	/* Iterative over siblings, recursive over depth (bounded by JSON_MAX_DEPTH). */
+	while (node) {
+		struct fluxstate__json *next = node->next;
+
+		fluxstate__json_free(node->first);
+		free(node->key);
+		free(node->text);
+		free(node);
+		node = next;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The builder shared by the DOM parser and the stream parser
+ * ------------------------------------------------------------------------ */
+
+struct fluxstate__json_stream {
+	yajl_handle yajl;
+	int multiple;
+	int skip_subtrees;                  /* drop managedFields/openAPIV3Schema */
+	fluxstate__json_item_fn item_fn;
+	void *userdata;
+
+	struct fluxstate__json *top;        /* the (first) top-level document */
+	int top_done;
+	struct fluxstate__json **stack;     /* open containers */
+	size_t depth, cap;
+	char *key;                          /* pending member name */
+	size_t skip;                        /* >0: inside a skipped subtree */
+	struct fluxstate__json *items;      /* top-level "items" array (kept empty) */
+
+	int failed;                         /* FLUXSTATE_E* of the first failure */
+	int item_rc;                        /* what item_fn returned when it aborted */
+	char *error;
+	size_t n_docs;
+};
+
+static int
+stream_fail(struct fluxstate__json_stream *s, int code, const char *msg)
+{
+	if (!s->failed) {
+		s->failed = code;
+		free(s->error);
+		s->error = fluxstate__strdup(msg);
+	}
+	return 0; /* tells yajl to stop */
+}
+
+static int
+is_skipped_key(const struct fluxstate__json_stream *s, const char *key)
+{
+	return s->skip_subtrees && key && (strcmp(key, "managedFields") == 0 || strcmp(key, "openAPIV3Schema") == 0);
+}
+
+/* A value is done: either it closes a document or an item of "items". */
+static int
+value_done(struct fluxstate__json_stream *s, struct fluxstate__json *node)
+{
+	int rc;
+
+	if (s->depth == 0) {
+		/* a whole top-level document */
+		s->n_docs++;
+		if (s->multiple) {
+			rc = s->item_fn ? s->item_fn(node, s->userdata) : 0;
+			fluxstate__json_free(node);
+			if (rc) {
+				s->item_rc = rc;
+				return stream_fail(s, rc < 0 ? rc : FLUXSTATE_ERROR, "stopped by the item callback");
+			}
+			return 1;
+		}
+		s->top = node;
+		s->top_done = 1;
+		return 1;
+	}
+	if (s->items && s->stack[s->depth - 1] == s->items) {
+		rc = s->item_fn ? s->item_fn(node, s->userdata) : 0;
+		fluxstate__json_free(node);
+		if (rc) {
+			s->item_rc = rc;
+			return stream_fail(s, rc < 0 ? rc : FLUXSTATE_ERROR, "stopped by the item callback");
+		}
+	}
+	return 1;
+}
+
+/* Create a node, link it under the open container (unless it is a list item). */
+static struct fluxstate__json *
+add_node(struct fluxstate__json_stream *s, enum fluxstate__json_type type)
+{
+	struct fluxstate__json *n, *parent;
+
+	if (!s->multiple && s->top_done && s->depth == 0) {
+		stream_fail(s, FLUXSTATE_EPROTOCOL, "trailing data after the JSON document");
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
+		return NULL;
+	}
+	n->type = type;
+	n->key = s->key;
+	s->key = NULL;
+	if (s->depth == 0)
+		return n;
+	parent = s->stack[s->depth - 1];
+	if (parent == s->items)
+		return n; /* an item: built standalone, handed out when complete */
+	if (parent->last)
+		parent->last->next = n;
+	else
+		parent->first = n;
+	parent->last = n;
+	parent->n++;
+	return n;
+}
+
+static int
+on_scalar(struct fluxstate__json_stream *s, enum fluxstate__json_type type, const char *text, size_t len,
+	  int boolean)
+{
+	struct fluxstate__json *n;
+	int linked;
+
+	if (s->skip)
+		return 1;
+	if (is_skipped_key(s, s->key)) {
+		free(s->key);
+		s->key = NULL;
+		return 1;
+	}
+	linked = s->depth > 0 && s->stack[s->depth - 1] != s->items;
+	n = add_node(s, type);
+	if (!n)
+		return 0;
+	n->boolean = boolean;
+	if (text) {
+		n->text = fluxstate__strndup(text, len);
+		if (!n->text) {
+			if (!linked)
+				fluxstate__json_free(n);
+			return stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
+		}
+	}
+	if (linked)
+		return 1;
+	return value_done(s, n);
+}
+
+static int
+cb_null(void *ctx)
+{
+	return on_scalar(ctx, FLUXSTATE__JSON_NULL, NULL, 0, 0);
+}
+
+static int
+cb_boolean(void *ctx, int b)
+{
+	return on_scalar(ctx, FLUXSTATE__JSON_BOOL, NULL, 0, !!b);
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	return on_scalar(ctx, FLUXSTATE__JSON_NUMBER, s, len, 0);
+}
+
+static int
+cb_string(void *ctx, const unsigned char *str, size_t len)
+{
+	return on_scalar(ctx, FLUXSTATE__JSON_STRING, (const char *)str, len, 0);
+}
+
+static int
+on_start(struct fluxstate__json_stream *s, enum fluxstate__json_type type)
+{
+	struct fluxstate__json *n;
+	int is_items;
+
+	if (s->skip) {
+		s->skip++;
+		return 1;
+	}
+	if (is_skipped_key(s, s->key)) {
+		free(s->key);
+		s->key = NULL;
+		s->skip = 1;
+		return 1;
+	}
+	if (s->depth >= JSON_MAX_DEPTH)
+		return stream_fail(s, FLUXSTATE_EPROTOCOL, "JSON nested too deeply");
+	is_items = !s->multiple && s->item_fn && type == FLUXSTATE__JSON_ARRAY && s->depth == 1 &&
+		   !s->items && s->stack[0]->type == FLUXSTATE__JSON_OBJECT && fluxstate__streq(s->key, "items");
+	if (s->depth == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct fluxstate__json **st = realloc(s->stack, cap * sizeof(*st));
+
+		if (!st)
+			return stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
+		s->stack = st;
+		s->cap = cap;
+	}
+	n = add_node(s, type);
+	if (!n)
+		return 0;
+	if (is_items)
+		s->items = n;
+	s->stack[s->depth++] = n;
+	return 1;
+}
+
+static int
+on_end(struct fluxstate__json_stream *s)
+{
+	struct fluxstate__json *n;
+
+	if (s->skip) {
+		s->skip--;
+		return 1;
+	}
+	n = s->stack[--s->depth];
+	if (s->depth > 0 && s->stack[s->depth - 1] != s->items)
+		return 1; /* linked into its parent */
+	return value_done(s, n);
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	return on_start(ctx, FLUXSTATE__JSON_OBJECT);
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	return on_start(ctx, FLUXSTATE__JSON_ARRAY);
+}
+
+static int
+cb_end(void *ctx)
+{
+	return on_end(ctx);
+}
+
+static int
+cb_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct fluxstate__json_stream *s = ctx;
+
+	if (s->skip)
+		return 1;
+	free(s->key);
+	s->key = fluxstate__strndup((const char *)key, len);
+	if (!s->key)
+		return stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_boolean,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_map_key,
+	.yajl_end_map = cb_end,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = cb_end,
+};
+
+int
+fluxstate__json_stream_new(int multiple, fluxstate__json_item_fn item_fn, void *userdata,
+			   struct fluxstate__json_stream **ret)
+{
+	struct fluxstate__json_stream *s;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return FLUXSTATE_ENOMEM;
+	s->multiple = !!multiple;
+	s->skip_subtrees = 1;
+	s->item_fn = item_fn;
+	s->userdata = userdata;
+	s->yajl = yajl_alloc(&callbacks, NULL, s);
+	if (!s->yajl) {
+		free(s);
+		return FLUXSTATE_ENOMEM;
+	}
+	if (s->multiple)
+		yajl_config(s->yajl, yajl_allow_multiple_values, 1);
+	*ret = s;
+	return 0;
+}
+
+/* Record yajl's own message (it quotes a bit of input: JSON only, no headers). */
+static void
+stream_yajl_error(struct fluxstate__json_stream *s, const unsigned char *data, size_t len)
+{
+	unsigned char *msg = yajl_get_error(s->yajl, 0, data, len);
+	char *m = msg ? (char *)msg : "parse error", *nl;
+
+	/* yajl's messages end in a newline; keep one line */
+	while ((nl = strchr(m, '\n')))
+		*nl = ' ';
+	while (*m && m[strlen(m) - 1] == ' ')
+		m[strlen(m) - 1] = '\0';
+	stream_fail(s, FLUXSTATE_EPROTOCOL, m);
+	if (msg)
+		yajl_free_error(s->yajl, msg);
+}
+
+int
+fluxstate__json_stream_feed(struct fluxstate__json_stream *s, const void *data, size_t len)
+{
+	yajl_status st;
+
+	if (s->failed)
+		return s->failed;
+	if (len == 0)
+		return 0;
+	st = yajl_parse(s->yajl, data, len);
+	if (st == yajl_status_ok)
+		return 0;
+	if (!s->failed)
+		stream_yajl_error(s, data, len);
+	return s->failed;
+}
+
+int
+fluxstate__json_stream_finish(struct fluxstate__json_stream *s, struct fluxstate__json **ret_top)
+{
+	yajl_status st;
+
+	if (ret_top)
+		*ret_top = NULL;
+	if (s->failed)
+		return s->failed;
+	st = yajl_complete_parse(s->yajl);
+	if (st != yajl_status_ok) {
+		if (!s->failed)
+			stream_yajl_error(s, NULL, 0);
+		return s->failed;
+	}
+	if (s->depth > 0 || (!s->multiple && !s->top_done)) {
+		stream_fail(s, FLUXSTATE_EPROTOCOL, s->n_docs || s->depth ? "truncated JSON document" : "empty JSON document");
+		return s->failed;
+	}
+	if (ret_top && !s->multiple) {
+		*ret_top = s->top;
+		s->top = NULL;
+	}
+	return 0;
+}
+
+const char *
+fluxstate__json_stream_error(const struct fluxstate__json_stream *s)
+{
+	return s && s->error ? s->error : "unknown JSON error";
+}
+
+void
+fluxstate__json_stream_free(struct fluxstate__json_stream *s)
+{
+	if (!s)
+		return;
+	if (s->yajl)
+		yajl_free(s->yajl);
+	/* the bottom of the stack owns everything linked; standalone items are roots too */
+	if (s->depth > 0) {
+		size_t i;
+
+		for (i = s->depth; i-- > 0;) {
+			/* free each root: the document root, and an unfinished item under "items" */
+			if (i == 0 || s->stack[i - 1] == s->items)
+				fluxstate__json_free(s->stack[i]);
+		}
+	}
+	fluxstate__json_free(s->top);
+	free(s->stack);
+	free(s->key);
+	free(s->error);
+	free(s);
+}
+
+int
+fluxstate__json_parse(const char *text, size_t len, struct fluxstate__json **ret, char **ret_error)
+{
+	struct fluxstate__json_stream *s;
+	int rc;
+
+	*ret = NULL;
+	if (ret_error)
+		*ret_error = NULL;
+	rc = fluxstate__json_stream_new(0, NULL, NULL, &s);
+	if (rc < 0)
+		return rc;
+	s->skip_subtrees = 0; /* small whole documents: keep everything */
+	rc = fluxstate__json_stream_feed(s, text, len);
+	if (rc == 0)
+		rc = fluxstate__json_stream_finish(s, ret);
+	if (rc < 0 && ret_error)
+		*ret_error = fluxstate__strdup(fluxstate__json_stream_error(s));
+	fluxstate__json_stream_free(s);
+	return rc;
+}
