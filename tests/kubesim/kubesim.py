@@ -1137,6 +1137,15 @@ def load_scenario(dirpath, shared):
     return files, cfg
 
 
+FAULT_KEYS = {"method", "path", "query", "nth", "times", "status", "body",
+              "contentType", "message", "retryAfter", "delayMs", "reset",
+              "truncate", "malformed", "oversized", "redirect", "expired"}
+DENY_KEYS = {"user", "userGroup", "verbs", "group", "resource", "namespace",
+             "name", "path"}
+USER_KEYS = {"name", "token", "password", "username", "groups", "clientCert"}
+REF_KEYS = {"kind", "name", "namespace", "apiVersion", "group"}
+
+
 def validate_config(cfg):
     unknown = set(cfg) - CONFIG_KEYS
     if unknown:
@@ -1148,6 +1157,19 @@ def validate_config(cfg):
     for k in ("deny", "faults", "remove", "patches", "users"):
         if k in cfg and not isinstance(cfg[k], list):
             raise KubesimError("config: %s must be a list" % k)
+    known = {
+        "faults": FAULT_KEYS, "deny": DENY_KEYS, "users": USER_KEYS,
+        "remove": REF_KEYS, "patches": REF_KEYS | {"patch"},
+    }
+    for k, keys in known.items():
+        for i, entry in enumerate(cfg.get(k) or []):
+            if not isinstance(entry, dict):
+                raise KubesimError("config: %s[%d] must be a mapping" % (k, i))
+            bad = set(entry) - keys
+            if bad:
+                raise KubesimError("config: %s[%d]: unknown key(s) %s (known: %s)"
+                                   % (k, i, ", ".join(sorted(bad)),
+                                      ", ".join(sorted(keys))))
     for i, f in enumerate(cfg.get("faults") or []):
         if not isinstance(f, dict) or "path" not in f:
             raise KubesimError("config: faults[%d] needs at least a path regex" % i)
@@ -1757,6 +1779,9 @@ LOGGED_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type",
                   "Connection")
 
 
+MAX_BODY = 64 << 20
+
+
 class Aborted(Exception):
     """The response was cut on purpose (fault) or the peer went away."""
 
@@ -1769,6 +1794,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def _read_chunked(self):
+        out = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return out
+            out += self.rfile.read(size)
+            self.rfile.readline()
+            if len(out) > MAX_BODY:
+                raise ValueError("request body too large")
 
     def setup(self):
         super().setup()
@@ -1800,13 +1838,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.user = None
         self.fault = None
         self.logged = False
-        self.body_in = b""
-        n = self.headers.get("Content-Length")
-        if n:
-            try:
-                self.body_in = self.rfile.read(int(n))
-            except ValueError:
-                self.body_in = b""
         self.peer_cn, self.peer_groups = None, []
         self.sni = self.alpn = None
         if isinstance(self.connection, ssl.SSLSocket):
@@ -1820,6 +1851,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             self.peer_cn = v
                         elif k == "organizationName":
                             self.peer_groups.append(v)
+        self.active_fault = None
+        self.body_in = b""
+        n = self.headers.get("Content-Length")
+        if n:
+            try:
+                n = int(n)
+            except ValueError:
+                n = -1
+            if n < 0 or n > MAX_BODY:
+                self.close_connection = True
+                return self.send_status(413 if n > 0 else 400,
+                                        "RequestEntityTooLarge" if n > 0
+                                        else "BadRequest",
+                                        "invalid Content-Length", {})
+            self.body_in = self.rfile.read(n)
+        elif "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.body_in = self._read_chunked()
         try:
             self._route()
         except Aborted:
@@ -2359,8 +2407,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "apiVersion": "meta.k8s.io/" + mv, "metadata": md,
                     "items": [self._partial(o, mv) for o in objs]}
         else:
+            items = [self._view(res, o) for o in objs]
+            if res.crd is None:
+                # typed lists: the apiserver's encoder leaves the items'
+                # kind and apiVersion out (custom resources keep them)
+                for it in items:
+                    it.pop("kind", None)
+                    it.pop("apiVersion", None)
             body = {"kind": res.list_kind, "apiVersion": res.group_version,
-                    "metadata": md, "items": [self._view(res, o) for o in objs]}
+                    "metadata": md, "items": items}
         self._send_shaped(body, shape)
 
     # -- watch

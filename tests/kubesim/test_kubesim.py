@@ -367,6 +367,10 @@ class TestListGet(Base):
         self.assertEqual(body["kind"], "DeploymentList")
         self.assertEqual(body["apiVersion"], "apps/v1")
         self.assertTrue(body["metadata"]["resourceVersion"])
+        # typed lists carry no kind/apiVersion per item; custom resources do
+        self.assertNotIn("kind", body["items"][0])
+        cr = self.get("/apis/source.toolkit.fluxcd.io/v1/gitrepositories").json()
+        self.assertEqual(cr["items"][0]["kind"], "GitRepository")
         r = self.get("/apis/apps/v1/deployments")
         self.assertIn("web", self.names(r))
         self.assertEqual(self.names(self.get(
@@ -834,6 +838,18 @@ class TestWatchAndControl(unittest.TestCase):
         self.assertEqual(c["NamespaceFinalizersRemaining"]["reason"],
                          "ContentHasNoFinalizers")
 
+    def test_control_chunked_body(self):
+        c = self.sim.conn()
+        doc = (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: chunky, "
+               b"namespace: default}\n")
+        c.request("POST", "/_kubesim/apply", body=iter([doc[:20], doc[20:]]),
+                  encode_chunked=True)
+        r = c.getresponse()
+        self.assertEqual((r.status, json.loads(r.read())["applied"]), (200, 1))
+        c.close()
+        self.assertEqual(self.sim.get("/api/v1/namespaces/default/configmaps/"
+                                      "chunky").status, 200)
+
     def test_control_rejects_bad_input(self):
         r = self.sim.request("/_kubesim/apply", method="POST", token=False,
                              body=b"kind: Widget\napiVersion: x.io/v1\n"
@@ -1008,6 +1024,10 @@ class TestCLI(unittest.TestCase):
         r = self.run_sim("--config", p)
         self.assertEqual(r.returncode, 2)
         self.assertIn("deploymentStatus: no Deployment flux-system/x", r.stderr)
+        p = self.write("c.yaml", "faults: [{path: x, stauts: 500}]\n")
+        r = self.run_sim("--config", p)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("faults[0]: unknown key(s) stauts", r.stderr)
         p = self.write("c.yaml", "serverVersoin: v1.2.3\n")
         r = self.run_sim("--config", p)
         self.assertEqual(r.returncode, 2)
