@@ -33,6 +33,7 @@ struct cls {
 	int ns_terminating;
 	const struct fluxstate__obs_cr *flux_instance;
 
+	unsigned int blind;             /* FLUXSTATE__SEE_* of the failed reads */
 	unsigned int n_errors;          /* error findings that make a present install partial */
 	unsigned int n_traces;          /* leftovers (residual evidence) */
 	const char *first_error;        /* reason of the first error finding, for the summary */
@@ -426,7 +427,8 @@ check_controllers(struct cls *c)
 		ERR(r, "Deployment", "apps/v1", comp->namespace, comp->name, "controller", "unavailable",
 		    FLUXSTATE_SEVERITY_ERROR, 0, "%s", comp->reason);
 	}
-	if (!find_mine(c, "source-controller")) {
+	/* absence is only evidence when the Deployments were seen */
+	if (!find_mine(c, "source-controller") && !(c->blind & FLUXSTATE__SEE_CONTROLLERS)) {
 		const char *dependent = NULL;
 
 		for (i = 1; i < 4 && !dependent; i++)
@@ -460,6 +462,8 @@ check_crds(struct cls *c, const char *version)
 	int minor = minor_of(version);
 	size_t i;
 
+	if (c->blind & FLUXSTATE__SEE_CRDS)
+		return 0; /* a CRD that was not seen is not missing */
 	for (i = 0; i < fluxstate__n_crds; i++) {
 		const struct fluxstate__crd_info *info = &fluxstate__crds[i];
 		const struct fluxstate__obs_crd *crd;
@@ -670,6 +674,10 @@ report_crs(struct cls *c, int residual)
 		const struct fluxstate__crd_info *info = &fluxstate__crds[i];
 		int owner_present = strcmp(info->owner, "flux-operator") == 0 ? c->n_operator > 0
 									      : find_mine(c, info->owner) != NULL;
+
+		/* a hidden controller may own them */
+		if (!owner_present && (c->blind & (FLUXSTATE__SEE_CONTROLLERS | FLUXSTATE__SEE_OPERATOR)))
+			owner_present = 1;
 		size_t n = 0, shown = 0, n_plain = 0;
 
 		for (j = 0; j < obs->n_crs; j++) {
@@ -733,14 +741,15 @@ report_flux_instance(struct cls *c, int residual)
 	unsigned int flags;
 
 	if (!fi) {
-		if (c->n_operator && !c->n_mine)
+		if (c->n_operator && !c->n_mine &&
+		    !(c->blind & (FLUXSTATE__SEE_CRDS | FLUXSTATE__SEE_FLUX_INSTANCE | FLUXSTATE__SEE_CONTROLLERS)))
 			ERR(r, "FluxInstance", "fluxcd.controlplane.io/v1", c->ns, "flux", "flux-instance", "missing",
 			    FLUXSTATE_SEVERITY_ERROR, 0,
 			    "flux-operator runs but no FluxInstance and no Flux controller exists in %s", c->ns);
 		return 0;
 	}
 	flags = fluxstate__meta_has_finalizer(&fi->meta, FLUXSTATE__OPERATOR_FINALIZER) ? FLUXSTATE_FLAG_FINALIZER_BLOCKED : 0;
-	if (!c->n_operator) {
+	if (!c->n_operator && !(c->blind & FLUXSTATE__SEE_OPERATOR)) {
 		if (residual) {
 			ADD(r, fi->kind, fi->api_version, fi->meta.namespace, fi->meta.name, "flux-instance", "orphaned",
 			    FLUXSTATE_SEVERITY_ERROR, flags, "no flux-operator Deployment to reconcile or finalize it%s",
@@ -967,6 +976,7 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 		goto oom;
 	for (i = 0; i < obs->n_blind; i++)
 		blind |= obs->blind[i].sight;
+	c->blind = blind;
 
 	if (add_components(c, &r->version) < 0)
 		goto oom;

@@ -609,6 +609,48 @@ test_healthy_each_decisive_blind_spot_is_unknown(void **state)
 	}
 }
 
+/* Nothing may be called missing when its list was not visible. */
+static void
+test_hidden_crds_are_not_missing(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	size_t i;
+
+	base(&obs, "v1.33.2");
+	add_ns(&obs, "flux-system", 1);
+	for (i = 0; i < 4; i++)
+		add_ctrl(&obs, "flux-system", fluxstate__controllers[i].name, "v2.7.5", tags_275[i]);
+	add_blind(&obs, "CustomResourceDefinition", NULL, FLUXSTATE__SEE_CRDS);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_UNKNOWN);
+	assert_null(find(r, "crd", "missing", NULL));
+	assert_int_equal(fluxstate_finding_get_severity(find(r, "access", "not-visible", NULL)), FLUXSTATE_SEVERITY_ERROR);
+	fluxstate_report_free(r);
+}
+
+static void
+test_hidden_deployments_source_controller_not_missing(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	size_t i;
+
+	base(&obs, "v1.33.2");
+	add_ns(&obs, "flux-system", 1);
+	for (i = 0; i < 11; i++)
+		add_crd(&obs, fluxstate__crds[i].name, "v2.7.5");
+	add_ctrl(&obs, "flux-system", "kustomize-controller", "v2.7.5", "v1.7.3");
+	add_blind(&obs, "Deployment", "flux-system", FLUXSTATE__SEE_CONTROLLERS);
+	add_crd(&obs, "imagepolicies.image.toolkit.fluxcd.io", "v2.7.5");
+	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", NULL);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_UNKNOWN);
+	assert_null(find(r, "controller", "missing", NULL));
+	assert_null(find(r, "custom-resource", "orphaned", NULL));
+	fluxstate_report_free(r);
+}
+
 static void
 test_image_crs_without_controller_are_orphaned(void **state)
 {
@@ -1249,6 +1291,8 @@ main(void)
 		cmocka_unit_test(test_healthy_cli_install),
 		cmocka_unit_test(test_healthy_hidden_rbac_stays_healthy),
 		cmocka_unit_test(test_healthy_each_decisive_blind_spot_is_unknown),
+		cmocka_unit_test(test_hidden_crds_are_not_missing),
+		cmocka_unit_test(test_hidden_deployments_source_controller_not_missing),
 		cmocka_unit_test(test_image_crs_without_controller_are_orphaned),
 		cmocka_unit_test(test_image_controllers_present_no_orphans),
 		cmocka_unit_test(test_terminating_image_cr_without_controller_is_partial),
