@@ -1,0 +1,179 @@
+/*
+ * Whole-probe failures and blind spots against the simulator: 401 -> EAUTH,
+ * nothing listening -> ENETWORK, every answer late -> ETIMEDOUT (within the
+ * deadline), one list cut off or failing -> a report with state unknown and
+ * an access finding naming the list.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fluxstate/fluxstate.h>
+
+#include "kubesim.h"
+
+static int n_checks, n_failed;
+
+static void
+check(int ok, const char *what, const char *detail)
+{
+	n_checks++;
+	n_failed += !ok;
+	printf("%s %d - %s%s%s\n", ok ? "ok" : "not ok", n_checks, what, detail ? ": " : "", detail ? detail : "");
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Start @scenario with an extra --config holding @config (YAML). */
+static int
+start(struct kubesim *sim, const char *scenario, const char *config)
+{
+	char path[] = "/tmp/fluxstate-detect-XXXXXX";
+	const char *args[] = { "--scenario", kubesim_scenario_path(scenario), "--config", path, NULL };
+	int fd = mkstemp(path), rc;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	if (!f || fputs(config, f) < 0 || fclose(f) != 0) {
+		unlink(path);
+		return -1;
+	}
+	rc = kubesim_start(sim, args);
+	unlink(path);
+	return rc;
+}
+
+/* Probe @sim; returns the probe's code, fills *ret on success. */
+static int
+probe(struct kubesim *sim, unsigned int timeout_ms, int stop_first, fluxstate_report **ret, char *err, size_t errlen)
+{
+	fluxstate_ctx *ctx;
+	int rc;
+
+	*ret = NULL;
+	if (fluxstate_ctx_new(&ctx) < 0)
+		return FLUXSTATE_ENOMEM;
+	rc = fluxstate_ctx_load_kubeconfig(ctx, sim->kubeconfig, NULL);
+	if (rc == 0 && timeout_ms)
+		rc = fluxstate_ctx_set_timeout_ms(ctx, timeout_ms);
+	if (rc == 0 && stop_first)
+		kubesim_stop(sim);
+	if (rc == 0)
+		rc = fluxstate_ctx_probe(ctx, ret);
+	snprintf(err, errlen, "%s", fluxstate_ctx_get_error(ctx));
+	fluxstate_ctx_free(ctx);
+	return rc;
+}
+
+static const fluxstate_finding *
+access_finding(const fluxstate_report *r, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < fluxstate_report_get_n_findings(r); i++) {
+		const fluxstate_finding *f = fluxstate_report_get_finding(r, i);
+
+		if (strcmp(fluxstate_finding_get_category(f), "access") == 0 &&
+		    strcmp(fluxstate_finding_get_kind(f), kind) == 0 &&
+		    (fluxstate_finding_get_flags(f) & FLUXSTATE_FLAG_NOT_VISIBLE))
+			return f;
+	}
+	return NULL;
+}
+
+int
+main(void)
+{
+	struct kubesim sim = { 0 };
+	fluxstate_report *r;
+	char err[1024];
+	double t0;
+	int rc;
+
+	unsetenv("FLUX_SYSTEM_NAMESPACE");
+
+	/* 401 everywhere: the credentials are wrong, no report */
+	rc = start(&sim, "empty-cluster", "faults:\n  - {path: '^/(api|apis|version)', status: 401}\n");
+	if (rc != 0) {
+		printf("1..0 # SKIP the simulator did not start\n");
+		return rc == KUBESIM_SKIP ? KUBESIM_SKIP : 1;
+	}
+	rc = probe(&sim, 0, 0, &r, err, sizeof(err));
+	check(rc == FLUXSTATE_EAUTH && !r, "401 on every request: EAUTH", err);
+	check(strstr(err, "credentials") != NULL, "the message says the credentials were rejected", err);
+	kubesim_stop(&sim);
+
+	/* nothing listens any more */
+	if (start(&sim, "empty-cluster", "{}\n") == 0) {
+		rc = probe(&sim, 5000, 1, &r, err, sizeof(err));
+		check(rc == FLUXSTATE_ENETWORK && !r, "server gone: ENETWORK", err);
+		check(err[0] != '\0', "with a message", err);
+	}
+
+	/* every answer later than the deadline */
+	if (start(&sim, "empty-cluster", "faults:\n  - {path: '^/(api|apis|version)', delayMs: 4000}\n") == 0) {
+		t0 = now_ms();
+		rc = probe(&sim, 600, 0, &r, err, sizeof(err));
+		check(rc == FLUXSTATE_ETIMEDOUT && !r, "every answer late: ETIMEDOUT", err);
+		check(now_ms() - t0 < 3000, "returned near the 600 ms deadline", NULL);
+		kubesim_stop(&sim);
+	}
+
+	/* one list cut off mid-body: the rest is seen, the answer is unknown */
+	if (start(&sim, "empty-cluster", "faults:\n  - {path: '^/apis/apps/v1/deployments$', truncate: true}\n") == 0) {
+		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
+		check(rc == 0 && r, "a truncated Deployments list still gives a report", err);
+		if (r) {
+			check(fluxstate_report_get_state(r) == FLUXSTATE_INSTALL_UNKNOWN, "state unknown, not none",
+			      fluxstate_report_get_summary(r));
+			check(access_finding(r, "Deployment") != NULL, "an access finding names Deployment", NULL);
+			fluxstate_report_free(r);
+		}
+		kubesim_stop(&sim);
+	}
+
+	/* a 500 on Secrets in the pre-created namespace: a Helm release secret could hide there */
+	if (start(&sim, "seed-1292", "faults:\n  - {path: '^/api/v1/namespaces/flux-system/secrets$', status: 500}\n") == 0) {
+		rc = probe(&sim, 15000, 0, &r, err, sizeof(err));
+		check(rc == 0 && r, "a failing Secrets list still gives a report", err);
+		if (r) {
+			const fluxstate_finding *f = access_finding(r, "Secret");
+
+			check(fluxstate_report_get_state(r) == FLUXSTATE_INSTALL_UNKNOWN, "state unknown, not none",
+			      fluxstate_report_get_summary(r));
+			check(f && fluxstate_finding_get_namespace(f) &&
+			      strcmp(fluxstate_finding_get_namespace(f), "flux-system") == 0,
+			      "the access finding names Secret in flux-system", f ? fluxstate_finding_get_reason(f) : NULL);
+			fluxstate_report_free(r);
+		}
+		kubesim_stop(&sim);
+	}
+
+	/* the same failure next to a healthy install cannot change the answer */
+	if (start(&sim, "healthy-cli", "faults:\n  - {path: '^/api/v1/namespaces/flux-system/configmaps$', status: 500}\n") == 0) {
+		rc = probe(&sim, 15000, 0, &r, err, sizeof(err));
+		check(rc == 0 && r && fluxstate_report_get_state(r) == FLUXSTATE_INSTALL_HEALTHY,
+		      "a failing ConfigMaps list next to a healthy install: healthy",
+		      r ? fluxstate_report_get_summary(r) : err);
+		check(r && access_finding(r, "ConfigMap") &&
+		      fluxstate_finding_get_severity(access_finding(r, "ConfigMap")) == FLUXSTATE_SEVERITY_WARNING,
+		      "reported as a warning", NULL);
+		fluxstate_report_free(r);
+		kubesim_stop(&sim);
+	}
+	printf("1..%d\n", n_checks);
+	return n_failed ? 1 : 0;
+}
