@@ -1044,9 +1044,13 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 		break;
 	case FLUXSTATE_INSTALL_RESIDUAL:
 		r->action = "cleanup";
-		r->summary = fluxstate__asprintf("no Flux controller runs, but %u leftover(s) remain%s%s",
+		r->summary = fluxstate__asprintf("no Flux controller runs, but %u leftover(s) remain%s%s%s%s%s%s",
 						 c->n_traces, r->n_findings ? ", e.g. " : "",
-						 r->n_findings ? r->findings[0].reason : "");
+						 r->n_findings ? r->findings[0].kind : "",
+						 r->n_findings && r->findings[0].name[0] ? " " : "",
+						 r->n_findings ? r->findings[0].name : "",
+						 r->n_findings ? " " : "",
+						 r->n_findings ? r->findings[0].problem : "");
 		break;
 	case FLUXSTATE_INSTALL_PARTIAL:
 		r->action = "repair";
