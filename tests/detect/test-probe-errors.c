@@ -174,6 +174,51 @@ main(void)
 		fluxstate_report_free(r);
 		kubesim_stop(&sim);
 	}
+
+	/* the namespace: option > controllers > $FLUX_SYSTEM_NAMESPACE > flux-system */
+	if (kubesim_start_scenario(&sim, "healthy-cli") == 0) {
+		fluxstate_ctx *ctx = NULL;
+		char *json = NULL;
+
+		if (fluxstate_ctx_new(&ctx) == 0 && fluxstate_ctx_load_kubeconfig(ctx, sim.kubeconfig, NULL) == 0) {
+			setenv("FLUX_SYSTEM_NAMESPACE", "elsewhere", 1);
+			rc = fluxstate_ctx_probe(ctx, &r);
+			check(rc == 0 && strcmp(fluxstate_report_get_namespace(r), "flux-system") == 0,
+			      "controllers' namespace beats $FLUX_SYSTEM_NAMESPACE", r ? fluxstate_report_get_namespace(r) : "");
+			fluxstate_report_free(r);
+			fluxstate_ctx_set_flux_namespace(ctx, "elsewhere");
+			rc = fluxstate_ctx_probe(ctx, &r);
+			check(rc == 0 && fluxstate_report_get_state(r) == FLUXSTATE_INSTALL_PARTIAL &&
+			      strcmp(fluxstate_report_get_namespace(r), "elsewhere") == 0,
+			      "the option wins; Flux elsewhere makes it partial", r ? fluxstate_report_get_summary(r) : "");
+			check(r && fluxstate_report_to_json(r, &json) == 0 && strstr(json, "\"namespaceSource\":\"option\""),
+			      "namespaceSource is option", NULL);
+			fluxstate_free(json);
+			fluxstate_report_free(r);
+			unsetenv("FLUX_SYSTEM_NAMESPACE");
+		}
+		fluxstate_ctx_free(ctx);
+		kubesim_stop(&sim);
+	}
+	if (kubesim_start_scenario(&sim, "empty-cluster") == 0) {
+		fluxstate_ctx *ctx = NULL;
+		char *json = NULL;
+
+		setenv("FLUX_SYSTEM_NAMESPACE", "gitops", 1);
+		if (fluxstate_ctx_new(&ctx) == 0 && fluxstate_ctx_load_kubeconfig(ctx, sim.kubeconfig, NULL) == 0 &&
+		    fluxstate_ctx_probe(ctx, &r) == 0) {
+			check(strcmp(fluxstate_report_get_namespace(r), "gitops") == 0 &&
+			      fluxstate_report_to_json(r, &json) == 0 && strstr(json, "\"namespaceSource\":\"environment\""),
+			      "no Flux anywhere: $FLUX_SYSTEM_NAMESPACE", fluxstate_report_get_namespace(r));
+			fluxstate_free(json);
+			fluxstate_report_free(r);
+		} else {
+			check(0, "probe the empty cluster", fluxstate_ctx_get_error(ctx));
+		}
+		unsetenv("FLUX_SYSTEM_NAMESPACE");
+		fluxstate_ctx_free(ctx);
+		kubesim_stop(&sim);
+	}
 	printf("1..%d\n", n_checks);
 	return n_failed ? 1 : 0;
 }
