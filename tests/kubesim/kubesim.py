@@ -996,18 +996,23 @@ class Store:
             self._emit("DELETED", key, gone, old)
         return old
 
-    def resynthesize(self, record=True):
-        """Recompute synthesized statuses that depend on other objects
-        (namespace content, CRD registry)."""
-        self.rebuild_registry()
-        ns_contents = {}
+    def namespace_contents(self):
+        """{namespace: [(resource.group, finalizers)]} of what lives there."""
+        out = {}
         for key, o in self.objects.items():
             if key[2]:
                 r = self.resource_for(o)
                 if r is not None:
-                    ns_contents.setdefault(key[2], []).append(
+                    out.setdefault(key[2], []).append(
                         (r.plural + "." + r.group,
                          o["metadata"].get("finalizers")))
+        return out
+
+    def resynthesize(self, record=True):
+        """Recompute synthesized statuses that depend on other objects
+        (namespace content, CRD registry)."""
+        self.rebuild_registry()
+        ns_contents = self.namespace_contents()
         for key in sorted(self.synth):
             o = self.objects.get(key)
             if o is None or key[:2] != ("", "Namespace"):
@@ -1462,6 +1467,8 @@ class Simulator:
                 return False
         elif kind == ("", "Namespace"):
             if self._synth_switch("namespaces"):
+                synth_namespace_status(obj, self.store.namespace_contents()
+                                       .get(key[3], []))
                 return True
         return False
 

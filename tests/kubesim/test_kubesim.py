@@ -756,6 +756,15 @@ class TestWatchAndControl(unittest.TestCase):
         self.assertEqual(rvs, sorted(rvs))
         self.assertGreater(rvs[0], int(rv))
 
+    def test_new_namespace_is_active_at_once(self):
+        rv = self.sim.get("/api/v1/namespaces").json()["metadata"]["resourceVersion"]
+        self.sim.control("apply", ns("newns"))
+        events = []
+        self.watch("/api/v1/namespaces?watch=true&timeoutSeconds=1&"
+                   "resourceVersion=" + rv, events, None)
+        self.assertEqual([(e[0], e[1]["status"]["phase"]) for e in events[1:]],
+                         [("ADDED", "Active")])
+
     def test_watch_without_rv_lists_then_times_out(self):
         events = []
         t0 = time.time()
