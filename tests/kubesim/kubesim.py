@@ -1025,7 +1025,7 @@ class Store:
     def snapshot(self, rv, items):
         self.snapshots[rv] = items
         self.snapshot_order.append(rv)
-        while len(self.snapshot_order) > 64:
+        while len(self.snapshot_order) > 1024:
             self.snapshots.pop(self.snapshot_order.popleft(), None)
 
 
@@ -2240,6 +2240,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sub = "/".join(rest[2:])
         res = sim.store.resources.get((group, version, plural))
         if res is None or (ns is not None and not res.namespaced):
+            return self.not_found_text()
+        if res.namespaced and ns is None and name and res.kind != "Namespace":
+            # .../deployments/NAME without a namespace is no route at all
             return self.not_found_text()
         if res.kind == "Namespace" and name:
             ns = name

@@ -271,6 +271,7 @@ class TestDiscovery(Base):
 
     def test_unknown_paths_are_plain_text_404(self):
         for p in ("/foo", "/apis/apps/v1/nothings", "/api/v2",
+                  "/apis/apps/v1/deployments/source-controller",
                   "/apis/apps/v1/namespaces/x/clusterroles"):
             r = self.get(p)
             self.assertEqual(r.status, 404, p)
