@@ -1123,7 +1123,7 @@ CONFIG_KEYS = {
     "serverVersion", "serverName", "users", "kubeconfigUser", "anonymous",
     "deny", "faults", "remove", "patches", "deploymentStatus",
     "synthesizeStatus", "maxPageSize", "aggregatedDiscovery",
-    "defaultNamespaces", "watchTimeoutSeconds", "description",
+    "defaultNamespaces", "watchTimeoutSeconds", "description", "serverSANs",
 }
 
 
@@ -1186,6 +1186,12 @@ def validate_config(cfg):
     for i, d in enumerate(cfg.get("deny") or []):
         if not isinstance(d, dict) or not ("resource" in d or "path" in d):
             raise KubesimError("config: deny[%d] needs resource (or path)" % i)
+    sans = cfg.get("serverSANs")
+    if sans is not None and (not isinstance(sans, list) or not sans or not all(
+            isinstance(x, str) and re.fullmatch(r"[A-Za-z0-9.:*-]+", x)
+            for x in sans)):
+        raise KubesimError("config: serverSANs must be a non-empty list of "
+                           "IP addresses and DNS names")
     ds = cfg.get("deploymentStatus") or {}
     if not isinstance(ds, dict):
         raise KubesimError("config: deploymentStatus must map ns/name to a mode")
@@ -1279,11 +1285,19 @@ def _subj_escape(s):
 class CertFactory:
     """Throwaway CA, server and client certificates (EC P-256)."""
 
-    def __init__(self, directory, server_name):
+    def __init__(self, directory, server_name, sans=None):
         self.dir = directory
-        sans = "IP:127.0.0.1,IP:::1,DNS:localhost"
-        if server_name:
-            sans += ",DNS:" + server_name
+        if sans is None:
+            sans = ["127.0.0.1", "::1", "localhost"] + (
+                [server_name] if server_name else [])
+        parts = []
+        for n in sans:
+            try:
+                ipaddress.ip_address(n)
+                parts.append("IP:" + n)
+            except ValueError:
+                parts.append("DNS:" + n)
+        sans = ",".join(parts)
         self.cnf = os.path.join(directory, "openssl.cnf")
         with open(self.cnf, "w") as f:
             f.write(OPENSSL_CNF % sans)
@@ -1525,7 +1539,8 @@ class Simulator:
         else:
             d = self.tmp = tempfile.mkdtemp(prefix="kubesim-")
         self.certs = CertFactory(d, str(self.cfg.get("serverName",
-                                                     DEFAULT_SERVER_NAME)))
+                                                     DEFAULT_SERVER_NAME)),
+                                 self.cfg.get("serverSANs"))
         for u in self.users:
             if u.get("clientCert"):
                 u["_crt"], u["_key"] = self.certs.client(u["name"], u["groups"])

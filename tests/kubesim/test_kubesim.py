@@ -991,6 +991,24 @@ class TestScenarioConfigFileAndOptions(unittest.TestCase):
                           "kube-public", "kube-system"])
 
 
+class TestServerSANs(unittest.TestCase):
+    def test_cert_only_for_one_name(self):
+        import ssl
+        sim = Sim(states=[STATE[:1]],
+                  config={"serverSANs": ["only-this-name.example"]})
+        try:
+            ctx = sim.ssl_context(check_hostname=True)
+            with socket.create_connection(("127.0.0.1", sim.port)) as s:
+                with ctx.wrap_socket(s, server_hostname="only-this-name.example"):
+                    pass
+            for name in ("127.0.0.1", "kubesim.test", "localhost"):
+                with socket.create_connection(("127.0.0.1", sim.port)) as s:
+                    with self.assertRaises(ssl.SSLCertVerificationError):
+                        ctx.wrap_socket(s, server_hostname=name)
+        finally:
+            self.assertEqual(sim.stop(), 0)
+
+
 class TestCLI(unittest.TestCase):
     def run_sim(self, *args, timeout=10):
         return subprocess.run([simhelper.PYTHON, simhelper.KUBESIM] + list(args),
