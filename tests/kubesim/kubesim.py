@@ -2386,6 +2386,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             return self.send_status(400, "BadRequest",
                                     "invalid limit %r" % limit, {})
+        limit = max(limit, 0)  # the apiserver ignores a non-positive limit
         maxp = self.sim.cfg.get("maxPageSize")
         if maxp and limit:
             limit = min(limit, int(maxp))

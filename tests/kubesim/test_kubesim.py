@@ -464,6 +464,8 @@ class TestListGet(Base):
                         "labelSelector=parity%3Dodd").json()
         self.assertIn("continue", body["metadata"])
         self.assertNotIn("remainingItemCount", body["metadata"])
+        self.assertEqual(len(self.names(self.get(
+            "/api/v1/namespaces/apps/configmaps?limit=-1"))), 12)
         r = self.get("/api/v1/namespaces/apps/configmaps?limit=2&continue=garbage")
         self.assertStatus(r, 400, "BadRequest")
 
