@@ -130,6 +130,8 @@ push(void **arr, size_t *n, size_t elem)
 	return 0;
 }
 
+static const char *errno_text(int e);
+
 static int
 empty(const char *s)
 {
@@ -1111,8 +1113,8 @@ load_file(const char *file, struct fluxstate__kubeconfig **ret, char **ret_error
 
 	*ret_error = NULL;
 	r = fluxstate__read_file(file, KUBECONFIG_MAX_BYTES, &data, &len);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 1;
+	if (r == -ENOENT)
+		return 1; /* os.IsNotExist: ENOENT only */
 	if (r == -ENOMEM)
 		return FLUXSTATE_ENOMEM;
 	if (r < 0) {
@@ -1122,7 +1124,7 @@ load_file(const char *file, struct fluxstate__kubeconfig **ret, char **ret_error
 			*ret_error = fluxstate__asprintf("read %s: file is larger than %u bytes", file,
 							 KUBECONFIG_MAX_BYTES);
 		else
-			*ret_error = fluxstate__asprintf("open %s: %s", file, strerror(-r));
+			*ret_error = fluxstate__asprintf("open %s: %s", file, errno_text(-r));
 		return *ret_error ? FLUXSTATE_ECONFIG : FLUXSTATE_ENOMEM;
 	}
 	kc = calloc(1, sizeof(*kc));
@@ -1465,10 +1467,18 @@ errlist_add(struct errlist *l, const char *fmt, ...)
 	l->n++;
 }
 
+/* Go spells errno text in lower case ("permission denied"). */
 static const char *
 errno_text(int e)
 {
-	return e == ENOENT ? "no such file or directory" : strerror(e);
+	static __thread char buf[128];
+	char tmp[128];
+	const char *s = strerror_r(e, tmp, sizeof(tmp));
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] + 32);
+	return buf;
 }
 
 static void

@@ -126,6 +126,9 @@ test_08_directory_in_list_is_fatal(void **state)
 	kc_put_case("c.yaml", "03-ok.yaml");
 	setenv("KUBECONFIG", "sub:c.yaml", 1);
 	assert_load_error(kc_load(NULL), "error loading config file \"sub\": read sub: is a directory");
+	/* only ENOENT counts as missing (os.IsNotExist) */
+	setenv("KUBECONFIG", "c.yaml/sub", 1);
+	assert_load_error(kc_load(NULL), "error loading config file \"c.yaml/sub\": open c.yaml/sub: not a directory");
 }
 
 /* 8b: an unreadable file is fatal too (skipped when running as root) */
@@ -145,7 +148,7 @@ test_08_unreadable_is_fatal(void **state)
 	kc_put_case("locked.yaml", "03-ok.yaml");
 	chmod("locked.yaml", 0);
 	setenv("KUBECONFIG", "locked.yaml", 1);
-	assert_load_error(kc_load(NULL), "error loading config file \"locked.yaml\": open locked.yaml: Permission denied");
+	assert_load_error(kc_load(NULL), "error loading config file \"locked.yaml\": open locked.yaml: permission denied");
 }
 
 /* 9: a syntax error names the file and line */
