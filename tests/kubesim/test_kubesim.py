@@ -1097,6 +1097,16 @@ class TestCLI(unittest.TestCase):
 
 
 class TestPureHelpers(unittest.TestCase):
+    def test_meson_runs_every_class(self):
+        # meson.build lists the classes of this file in two tests
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "meson.build")) as f:
+            meson = f.read()
+        for name, obj in globals().items():
+            if isinstance(obj, type) and issubclass(obj, unittest.TestCase) \
+                    and name.startswith("Test"):
+                self.assertIn("'%s'" % name, meson)
+
     def test_human_duration(self):
         for s, want in ((5, "5s"), (119, "119s"), (150, "2m30s"), (600, "10m"),
                         (3600, "60m"), (3 * 3600, "3h"), (3 * 3600 + 600, "3h10m"),
