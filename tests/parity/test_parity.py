@@ -182,6 +182,23 @@ CASES = {
         "      command: /bin/false\n      interactiveMode: Never\n")}),
     "exec-v1alpha1": dict(files={"config": std(
         "- name: u\n  user:\n    exec: {{apiVersion: client.authentication.k8s.io/v1alpha1, command: /bin/false}}\n")}),
+    "exec-always-without-terminal": dict(files={"config": std(
+        "- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        "      command: ./plug.sh\n      interactiveMode: Always\n"
+        "      env: [{{name: EXEC_OUT, value: \"{dir}/exec-info\"}}]\n"),
+        "plug.sh": "{plugin_v1}"}),
+    "exec-plugin-missing": dict(files={"config": std(
+        "- name: u\n  user:\n    exec: {{apiVersion: client.authentication.k8s.io/v1, command: ./nope.sh,"
+        " interactiveMode: Never}}\n")}),
+    "exec-plugin-fails": dict(files={"config": std(
+        "- name: u\n  user:\n    exec: {{apiVersion: client.authentication.k8s.io/v1, command: ./plug.sh,"
+        " interactiveMode: Never}}\n"), "plug.sh": "#!/bin/sh\necho oops >&2\nexit 3\n"}),
+    "exec-wrong-api-version": dict(files={"config": std(
+        "- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        "      command: ./plug.sh\n      interactiveMode: Never\n"
+        "      env: [{{name: EXEC_OUT, value: \"{dir}/exec-info\"}}]\n"),
+        "plug.sh": "{plugin_v1beta1}"}),
+    "token-with-spaces-verbatim": dict(files={"config": std("- name: u\n  user: {{token: '  {token}  '}}\n")}),
     "auth-provider-gcp": dict(files={"config": std("- name: u\n  user: {{auth-provider: {{name: gcp}}}}\n")}),
     "auth-provider-oidc": dict(files={"config": std(
         "- name: u\n  user:\n    auth-provider:\n      name: oidc\n      config: {{client-id: k, "
