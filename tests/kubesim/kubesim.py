@@ -2011,6 +2011,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.active_fault = None
         if path.startswith("/_kubesim/"):
             return self._control(path)
+        # who is asking is known (and logged) even when a fault answers
+        user, err = sim.authenticate(self.headers, self.peer_cn,
+                                     self.peer_groups)
+        if user is None and err is None and sim.cfg.get("anonymous", False):
+            # --anonymous-auth=true: no credentials at all = system:anonymous,
+            # which RBAC then only lets read the public-info paths
+            user = ANONYMOUS
+        self.user = user
         idx, f = sim.match_fault(self.command, path, self.raw_query)
         if f is not None:
             self.fault = idx
@@ -2029,16 +2037,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.active_fault = f
             if "status" in f or "body" in f:
                 return self._fault_response(f)
-        user, err = sim.authenticate(self.headers, self.peer_cn,
-                                     self.peer_groups)
         if user is None:
-            # --anonymous-auth=true: no credentials at all = system:anonymous,
-            # which RBAC then only lets read the public-info paths
-            if err is None and sim.cfg.get("anonymous", False):
-                user = ANONYMOUS
-            else:
-                return self.send_status(401, "Unauthorized", "Unauthorized")
-        self.user = user
+            return self.send_status(401, "Unauthorized", "Unauthorized")
         if path in ("/healthz", "/livez", "/readyz"):
             return self._nonresource("get", lambda: self.send_body(
                 200, "ok", "text/plain; charset=utf-8"))

@@ -31,6 +31,13 @@ AGG_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryL
               "as=APIGroupDiscoveryList,application/json")
 
 
+def kubesim_module():
+    import importlib
+    import sys
+    sys.path.insert(0, os.path.dirname(KUBESIM))
+    return importlib.import_module("kubesim")
+
+
 def shared_fixture(rel):
     return os.path.join(SHARED, rel)
 

@@ -642,7 +642,7 @@ class TestFaults(Base):
         self.assertTrue(r.header("Content-Type").startswith("text/plain"))
         self.assertEqual(r.header("Retry-After"), "1")
         e = self.sim.log_entries()[-1]
-        self.assertEqual((e["status"], e["fault"]), (429, 0))
+        self.assertEqual((e["status"], e["fault"], e["user"]), (429, 0, "admin"))
 
     def test_nth_occurrence(self):
         codes = [self.get("/api/v1/namespaces/fault/secrets").status
