@@ -51,7 +51,8 @@ def find_kubectls():
         # no pinned binaries: Debian's kubernetes-client (never the gcloud
         # dispatcher, which needs the pinned ones)
         for p in ("/usr/bin/kubectl", shutil.which("kubectl") or ""):
-            if p and os.access(p, os.X_OK) and not p.startswith(GCLOUD_BIN):
+            if p and os.access(p, os.X_OK) and \
+                    not os.path.realpath(p).startswith(GCLOUD_BIN):
                 found.append(p)
                 break
     return found

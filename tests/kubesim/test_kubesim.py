@@ -720,7 +720,7 @@ class TestWatchAndControl(unittest.TestCase):
         r = c.getresponse()
         events.append(("status", r.status, r.getheader("Transfer-Encoding")))
         while True:
-            line = r.fp.readline() if False else r.readline()
+            line = r.readline()
             if not line:
                 break
             ev = json.loads(line)
