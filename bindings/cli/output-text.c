@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 
 #include "cli.h"
 
@@ -175,6 +176,58 @@ print_versions(FILE *out, const fluxstate_report *report, const struct cli_style
 	fputc('\n', out);
 }
 
+static const char *
+json_string(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
+
+	return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+/*
+ * The controllers found, as `flux check` lists them ("✔ name: deployment
+ * ready", then "► image"). The public accessors do not carry components;
+ * the report's JSON does, so it is read from there.
+ */
+static void
+print_components(FILE *out, const fluxstate_report *report, const struct cli_style *style)
+{
+	const char *path[] = { "components", NULL };
+	char *json = NULL, errbuf[128];
+	yajl_val root, list;
+	size_t i;
+
+	if (fluxstate_report_to_json(report, &json) < 0)
+		return;
+	root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
+	fluxstate_free(json);
+	list = root ? yajl_tree_get(root, path, yajl_t_array) : NULL;
+	if (list && YAJL_GET_ARRAY(list)->len > 0) {
+		fprintf(out, "%s checking controllers\n", style->arrow);
+		for (i = 0; i < YAJL_GET_ARRAY(list)->len; i++) {
+			yajl_val c = YAJL_GET_ARRAY(list)->values[i];
+			const char *ready_path[] = { "ready", NULL };
+			const char *name = json_string(c, "name");
+			const char *image = json_string(c, "image");
+			const char *reason = json_string(c, "reason");
+			int ready = YAJL_IS_TRUE(yajl_tree_get(c, ready_path, yajl_t_true));
+
+			if (!name)
+				continue;
+			if (ready)
+				fprintf(out, "%s %s: deployment ready\n", style->ok, name);
+			else if (reason && *reason)
+				fprintf(out, "%s %s: deployment not ready (%s)\n", style->fail, name, reason);
+			else
+				fprintf(out, "%s %s: deployment not ready\n", style->fail, name);
+			if (image)
+				fprintf(out, "%s %s\n", style->arrow, image);
+		}
+	}
+	yajl_tree_free(root);
+}
+
 void
 cli_print_report_text(FILE *out, const fluxstate_report *report, const char *context,
 		      const struct cli_style *style)
@@ -191,6 +244,7 @@ cli_print_report_text(FILE *out, const fluxstate_report *report, const char *con
 	fprintf(out, "%s %sstate: %s%s: %s\n", state_mark(style, state), style->bold,
 		fluxstate_state_to_string(state), style->reset, fluxstate_report_get_summary(report));
 	print_versions(out, report, style);
+	print_components(out, report, style);
 
 	/* Groups in order of first appearance: findings come most important first. */
 	done = n ? calloc(n, 1) : NULL;

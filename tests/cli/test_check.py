@@ -152,10 +152,26 @@ class TextOutput(unittest.TestCase):
             if flags:
                 line += " [%s]" % ", ".join(flags)
             self.assertIn(line, lines, r)
-        finding_lines = [l for l in lines[2:-1] if l[:1] in ("✔", "✗", "⚠")]
+        body = lines[2:-1]
+        if body and re.match(r"^► (Flux v|installed by|Kubernetes )", body[0]):
+            body = body[1:]  # the versions line
+        # the controllers, as flux check lists them
+        block = []
+        for c in report.get("components") or []:
+            if c["ready"]:
+                block.append("✔ %s: deployment ready" % c["name"])
+            else:
+                block.append("✗ %s: deployment not ready%s" % (c["name"], " (%s)" % c["reason"] if c.get("reason") else ""))
+            if c.get("image"):
+                block.append("► %s" % c["image"])
+        if block:
+            self.assertEqual(body[:len(block) + 1], ["► checking controllers"] + block, r)
+            body = body[len(block) + 1:]
+        else:
+            self.assertNotIn("► checking controllers", lines, r)
+        finding_lines = [l for l in body if l[:1] in ("✔", "✗", "⚠")]
         self.assertEqual(len(finding_lines), len(report["findings"]), r)
-        headings = [l for l in lines[2:-1] if l.startswith("► ") and not l.startswith("► Flux ") and not l.startswith("► Kubernetes ")
-                    and not l.startswith("► installed by")]
+        headings = [l for l in body if l.startswith("► ")]
         self.assertEqual(len(headings), len({f["category"] for f in report["findings"]}), r)
         if state == "unknown":
             self.assertIn("fluxstate: state is unknown (could not see enough)", r.err)

@@ -119,12 +119,21 @@ class Residual(unittest.TestCase):
         env.pop("KUBECONFIG", None)
         env.pop("LD_PRELOAD", None)
         for _, line in commands(self.r.out):
+            # client dry run: kubectl resolves the resource and, for a patch,
+            # fetches the object and applies the patch locally
             p = subprocess.run(["sh", "-c", line + " --dry-run=client"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
             out = p.stdout.decode() + p.stderr.decode()
             self.assertEqual(p.returncode, 0, (line, out))
-            self.assertIn("(dry run)", out, (line, out))
-            self.assertNotIn("NotFound", out, (line, out))
+            self.assertRegex(out, r" (patched|deleted \(dry run\))\n", (line, out))
+            # and the object named is really there
+            words = shlex.split(line)
+            verb = next(i for i, w in enumerate(words) if w in ("patch", "delete"))
+            get = words[:verb] + ["get", words[verb + 1], words[verb + 2], "-o", "name"]
+            get += [w for w in words[verb + 3:] if w.startswith("--namespace=")]
+            p = subprocess.run(get, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(p.returncode, 0, (get, p.stderr.decode()))
+            self.assertTrue(p.stdout.decode().strip().endswith("/" + words[verb + 2]), (get, p.stdout))
 
     def test_kubeconfig_env_is_carried_into_the_script(self):
         r = run("cleanup-plan", env={"KUBECONFIG": self.sim.kubeconfig})
