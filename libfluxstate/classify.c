@@ -794,10 +794,19 @@ check_skew(struct cls *c)
 	for (i = 0; i < r->n_components; i++) {
 		const struct fluxstate__component *comp = &r->components[i];
 
+		const struct fluxstate__obs_deployment *d = &c->obs->deployments[c->mine[i]];
+		const char *tag = image_tag(comp->image);
+		const char *by_image = tag && !strchr(tag, '@') ? fluxstate__version_for_image(component_of(d), tag) : NULL;
+
 		if (comp->version && !fluxstate__streq(comp->version, r->version))
 			ERR(r, "Deployment", "apps/v1", comp->namespace, comp->name, "controller", "skewed",
 			    FLUXSTATE_SEVERITY_ERROR, 0, "runs Flux %s (%s) but the install is %s",
 			    comp->version, comp->image ? comp->image : "version label", r->version);
+		else if (by_image && comp->version && !fluxstate__streq(by_image, comp->version))
+			/* e.g. Renovate bumped one image inside gotk-components.yaml (§2.4) */
+			ADD(r, "Deployment", "apps/v1", comp->namespace, comp->name, "controller", "skewed",
+			    FLUXSTATE_SEVERITY_INFO, 0, "version label says %s but image %s ships with Flux %s",
+			    comp->version, comp->image, by_image);
 	}
 	return 0;
 oom:

@@ -940,6 +940,26 @@ test_version_skew_is_partial(void **state)
 }
 
 static void
+test_image_tag_disagreeing_with_label_is_info(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	const fluxstate_finding *f;
+
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	free(obs.deployments[0].images[0]);
+	obs.deployments[0].images[0] = strdup("ghcr.io/fluxcd/source-controller:v1.9.4");
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	f = find(r, "controller", "skewed", "source-controller");
+	assert_non_null(f);
+	assert_int_equal(fluxstate_finding_get_severity(f), FLUXSTATE_SEVERITY_INFO);
+	assert_non_null(strstr(fluxstate_finding_get_reason(f), "v2.9.4"));
+	fluxstate_report_free(r);
+}
+
+static void
 test_partial_with_blind_spot_stays_partial(void **state)
 {
 	struct fluxstate__observations obs;
@@ -1308,6 +1328,7 @@ main(void)
 		cmocka_unit_test(test_terminating_crd_with_controllers_is_partial),
 		cmocka_unit_test(test_terminating_namespace_with_controllers_is_partial),
 		cmocka_unit_test(test_version_skew_is_partial),
+		cmocka_unit_test(test_image_tag_disagreeing_with_label_is_info),
 		cmocka_unit_test(test_partial_with_blind_spot_stays_partial),
 		cmocka_unit_test(test_server_too_old_is_partial),
 		cmocka_unit_test(test_server_prerelease_and_build_metadata),
