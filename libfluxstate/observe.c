@@ -505,6 +505,86 @@ filter_objects(struct fluxstate__observations *obs)
 	obs->n_objects = keep;
 }
 
+/*
+ * Reads finish in any order and several feed the same arrays: sort them so
+ * two probes of an unchanged cluster give the same report, in the same order.
+ */
+static int
+cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int
+cmp_meta(const struct fluxstate__meta *a, const struct fluxstate__meta *b)
+{
+	int r = cmp_str(a->namespace, b->namespace);
+
+	return r ? r : cmp_str(a->name, b->name);
+}
+
+static int
+cmp_crd(const void *a, const void *b)
+{
+	return cmp_meta(&((const struct fluxstate__obs_crd *)a)->meta, &((const struct fluxstate__obs_crd *)b)->meta);
+}
+
+static int
+cmp_deployment(const void *a, const void *b)
+{
+	return cmp_meta(&((const struct fluxstate__obs_deployment *)a)->meta,
+			&((const struct fluxstate__obs_deployment *)b)->meta);
+}
+
+static int
+cmp_namespace(const void *a, const void *b)
+{
+	return cmp_meta(&((const struct fluxstate__obs_namespace *)a)->meta,
+			&((const struct fluxstate__obs_namespace *)b)->meta);
+}
+
+static int
+cmp_object(const void *a, const void *b)
+{
+	const struct fluxstate__obs_object *x = a, *y = b;
+	int r = cmp_str(x->kind, y->kind);
+
+	return r ? r : cmp_meta(&x->meta, &y->meta);
+}
+
+static int
+cmp_cr(const void *a, const void *b)
+{
+	const struct fluxstate__obs_cr *x = a, *y = b;
+	int r = cmp_str(x->kind, y->kind);
+
+	return r ? r : cmp_meta(&x->meta, &y->meta);
+}
+
+static int
+cmp_blind(const void *a, const void *b)
+{
+	const struct fluxstate__blind_spot *x = a, *y = b;
+	int r = cmp_str(x->kind, y->kind);
+
+	if (!r)
+		r = cmp_str(x->namespace, y->namespace);
+	return r ? r : cmp_str(x->message, y->message);
+}
+
+#define SORT(v, n, cmp) do { if ((n) > 1) qsort((v), (n), sizeof(*(v)), (cmp)); } while (0)
+
+static void
+sort_observations(struct fluxstate__observations *obs)
+{
+	SORT(obs->crds, obs->n_crds, cmp_crd);
+	SORT(obs->deployments, obs->n_deployments, cmp_deployment);
+	SORT(obs->namespaces, obs->n_namespaces, cmp_namespace);
+	SORT(obs->objects, obs->n_objects, cmp_object);
+	SORT(obs->crs, obs->n_crs, cmp_cr);
+	SORT(obs->blind, obs->n_blind, cmp_blind);
+}
+
 /* Pick the version to list custom resources with: storage, else the first served. */
 static const char *
 crd_list_version(const struct fluxstate__obs_crd *c)
@@ -679,6 +759,7 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 	if (rc < 0)
 		goto out;
 	filter_objects(obs);
+	sort_observations(obs);
 	for (i = 0; i < o->n_reads; i++) {
 		rc = add_watch(o, &o->reads[i]);
 		if (rc < 0)
