@@ -326,6 +326,9 @@ detect_installer(const struct cls *c)
 	if (c->flux_instance || fluxstate__streq(managed, "flux-operator") ||
 	    label_any(c, FLUXSTATE__LABEL_OPERATOR_NAME))
 		return "flux-operator";
+	/* the operator may watch a Flux it does not manage: only decisive without controllers */
+	if (c->n_operator && !c->n_mine)
+		return "flux-operator";
 	if (fluxstate__streq(managed, "Helm") || label_any(c, FLUXSTATE__LABEL_HELM_CHART))
 		return "helm";
 	if (!any_flux)
