@@ -154,6 +154,20 @@ class Simulator:
             self.stderr.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def control(self, action: str, body: str) -> None:
+        """POST to the simulator's control endpoint (apply/delete/reset).
+        Loopback test channel: its throwaway CA is not verified."""
+        import ssl
+        import urllib.request
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        req = urllib.request.Request(f"{self.url}/_kubesim/{action}", data=body.encode(),
+                                     method="POST")
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            if not 200 <= r.status < 300:
+                raise AssertionError(f"control {action}: HTTP {r.status}")
+
     def requests(self) -> int:
         """Number of requests in the simulator's JSON-lines log."""
         try:

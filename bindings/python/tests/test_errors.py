@@ -3,6 +3,7 @@
 
 import os
 import tempfile
+import threading
 import time
 import unittest
 
@@ -102,6 +103,47 @@ class TestErrorKinds(unittest.TestCase):
                 t0 = time.monotonic()
                 self.assertFalse(ctx.wait_for_change(r, 0.3))
                 self.assertLess(time.monotonic() - t0, 5)
+
+
+FLUX_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gitrepositories.source.toolkit.fluxcd.io
+  labels: {app.kubernetes.io/part-of: flux, app.kubernetes.io/version: v2.7.5}
+spec:
+  group: source.toolkit.fluxcd.io
+  scope: Namespaced
+  names: {kind: GitRepository, plural: gitrepositories, singular: gitrepository, listKind: GitRepositoryList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+
+
+class TestWaitForChange(unittest.TestCase):
+    def test_a_flux_crd_appearing_ends_the_wait(self):
+        path = os.path.join(scenarios_dir(), "empty-cluster")
+        if not os.path.isdir(path):
+            self.fail(f"scenario empty-cluster missing from {scenarios_dir()}")
+        with Simulator(path) as sim:
+            with fluxstate.Context(sim.kubeconfig) as ctx:
+                before = ctx.probe()
+                self.assertIs(before.state, fluxstate.State.NONE, before.summary)
+                timer = threading.Timer(0.3, sim.control, ("apply", FLUX_CRD))
+                timer.start()
+                try:
+                    t0 = time.monotonic()
+                    self.assertTrue(ctx.wait_for_change(before, 10))
+                    self.assertLess(time.monotonic() - t0, 9, "returned on the timeout, not the event")
+                finally:
+                    timer.join()
+                after = ctx.probe()
+        self.assertIs(after.state, fluxstate.State.RESIDUAL, after.summary)
+        self.assertTrue(any(f.name == "gitrepositories.source.toolkit.fluxcd.io"
+                            for f in after.findings))
 
 
 if __name__ == "__main__":
