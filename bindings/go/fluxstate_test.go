@@ -223,6 +223,17 @@ func TestContextDeadlineBoundsDetect(t *testing.T) {
 	}
 }
 
+func TestMalformedReplyIsProtocolError(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), baseScenario)
+	helper(t, "with-config", scenarioPath(t, baseScenario), dest,
+		`{"faults": [{"path": ".*", "status": 200, "body": "{not json"}]}`)
+	sim := startSim(t, dest)
+	c := open(t, Options{Kubeconfig: sim.Kubeconfig})
+	if _, err := c.Detect(context.Background()); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("Detect = %v, want ErrProtocol", err)
+	}
+}
+
 func TestCancelledContextMakesNoRequest(t *testing.T) {
 	sim := startSim(t, scenarioPath(t, baseScenario))
 	c := open(t, Options{Kubeconfig: sim.Kubeconfig})

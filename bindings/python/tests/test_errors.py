@@ -85,6 +85,16 @@ class TestErrorKinds(unittest.TestCase):
             self.assertEqual(cm.exception.code, _lib.ETIMEDOUT)
             self.assertLess(elapsed, 3.0, "the 0.5 s deadline was not honoured")
 
+    def test_malformed_replies_are_protocol_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            base_scenario()
+            scen = copy_scenario(BASE, tmp, faults=[{"path": ".*", "status": 200, "body": "{not json"}])
+            with Simulator(scen) as sim:
+                with fluxstate.Context(sim.kubeconfig) as ctx:
+                    with self.assertRaises(fluxstate.ProtocolError) as cm:
+                        ctx.probe()
+        self.assertEqual(cm.exception.code, _lib.EPROTOCOL)
+
     def test_log_handler_sees_requests_without_credentials(self):
         lines = []
         with Simulator(base_scenario()) as sim:
