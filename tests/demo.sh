@@ -67,7 +67,7 @@ start_sim() {
 show() {
 	local rc=0 meaning
 	printf '\n%s$ fluxstate %s%s\n' "$bold" "$*" "$reset"
-	"$fluxstate" --kubeconfig "$kubeconfig" "$@" || rc=$?
+	KUBECONFIG=$kubeconfig "$fluxstate" "$@" || rc=$?
 	case $rc in
 	0) meaning="ok / as expected" ;;
 	1) meaning="state not as expected" ;;
@@ -99,11 +99,13 @@ residual=namespace-terminating-finalizers
 
 printf '%s==> Cluster 1: %s%s\n%s\n' "$bold" "$seed" "$reset" "$(describe "$seed")"
 start_sim "$seed"
+printf '%s(the simulator is listening; KUBECONFIG=%s)%s\n' "$dim" "$kubeconfig" "$reset"
 show
 show --expect none
 
 printf '\n%s==> Cluster 2: %s%s\n%s\n' "$bold" "$residual" "$reset" "$(describe "$residual")"
 start_sim "$residual"
+printf '%s(the simulator is listening; KUBECONFIG=%s)%s\n' "$dim" "$kubeconfig" "$reset"
 show
 show --expect none
 show cleanup-plan

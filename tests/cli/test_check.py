@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """fluxstate check against the simulator: text and JSON output for every
 state, --expect, config, -n, -v without secrets, colour rules."""
-import ctypes
+import subprocess
 import json
 import os
 import re
@@ -105,27 +105,38 @@ def validate(instance, schema, root=None, path="$"):
     return errors
 
 
+LIBRARY_JSON = r"""
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.fluxstate_ctx_get_error.restype = ctypes.c_char_p
+ctx, report, out = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+assert lib.fluxstate_ctx_new(ctypes.byref(ctx)) == 0
+if lib.fluxstate_ctx_load_kubeconfig(ctx, sys.argv[2].encode(), None) != 0 or \
+        lib.fluxstate_ctx_probe(ctx, ctypes.byref(report)) != 0:
+    sys.exit(lib.fluxstate_ctx_get_error(ctx).decode())
+assert lib.fluxstate_report_to_json(report, ctypes.byref(out)) == 0
+sys.stdout.write(ctypes.string_at(out).decode())
+lib.fluxstate_free(out)
+lib.fluxstate_report_free(report)
+lib.fluxstate_ctx_free(ctx)
+"""
+
+
 def library_json(kubeconfig):
-    """The library's own report JSON for the same cluster, through ctypes."""
+    """The library's own report JSON for the same cluster, through ctypes in
+    a child interpreter (which needs the sanitizer runtime preloaded when
+    the library is instrumented)."""
     root = os.environ.get("FLUXSTATE_BUILD_ROOT")
     if not root:
         return None
-    lib = ctypes.CDLL(os.path.join(root, "libfluxstate", "libfluxstate.so.0"))
-    lib.fluxstate_ctx_get_error.restype = ctypes.c_char_p
-    ctx, report, out = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
-    assert lib.fluxstate_ctx_new(ctypes.byref(ctx)) == 0
-    try:
-        rc = lib.fluxstate_ctx_load_kubeconfig(ctx, kubeconfig.encode(), None)
-        assert rc == 0, lib.fluxstate_ctx_get_error(ctx)
-        rc = lib.fluxstate_ctx_probe(ctx, ctypes.byref(report))
-        assert rc == 0, lib.fluxstate_ctx_get_error(ctx)
-        assert lib.fluxstate_report_to_json(report, ctypes.byref(out)) == 0
-        text = ctypes.string_at(out).decode()
-        lib.fluxstate_free(out)
-        lib.fluxstate_report_free(report)
-        return text
-    finally:
-        lib.fluxstate_ctx_free(ctx)
+    env = dict(os.environ)
+    if env.get("FLUXSTATE_LD_PRELOAD"):
+        env["LD_PRELOAD"] = env["FLUXSTATE_LD_PRELOAD"]
+    p = subprocess.run(["/usr/bin/python3", "-c", LIBRARY_JSON,
+                        os.path.join(root, "libfluxstate", "libfluxstate.so.0"), kubeconfig],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout.decode()
 
 
 class TextOutput(unittest.TestCase):
