@@ -499,9 +499,10 @@ add_credentials(struct op *op, uint64_t deadline, const unsigned char **cert, si
 				;
 			*e = '\0';
 			if (!*s || has_ctl(s)) {
+				const char *why = *s ? "holds an invalid header value" : "is empty";
+
 				fluxstate__free_secret_n(data, len);
-				return op_fail(op, FLUXSTATE_EAUTH, "the token file %s %s", conn->token_file,
-					       *s ? "holds an invalid header value" : "is empty");
+				return op_fail(op, FLUXSTATE_EAUTH, "the token file %s %s", conn->token_file, why);
 			}
 			r = add_secret_header(&op->headers, fluxstate__asprintf("Authorization: Bearer %s", s));
 			fluxstate__free_secret_n(data, len);
@@ -1116,7 +1117,7 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 	if (op->status == 429 || op->status >= 500) {
 		ra = retry_after_seconds(op->retry_after);
 		if (ra >= 0 && op->retries < MAX_RETRIES) {
-			uint64_t wait = (uint64_t)(ra ? ra : 1) * 1000;
+			uint64_t wait = ra ? (uint64_t)ra * 1000 : 100; /* 0: a short pause, not a busy loop */
 
 			if (fluxstate__now_ms() + wait < deadline) {
 				op->retries++;
@@ -1167,11 +1168,18 @@ run_ops(struct fluxstate__client *c, uint64_t deadline)
 		mc = curl_multi_perform(c->multi, &running);
 		if (mc != CURLM_OK)
 			return FLUXSTATE_ERROR;
-		while ((msg = curl_multi_info_read(c->multi, &left))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&op);
-			op_done(op, msg->data.result, deadline);
+		{
+			int changed = 0;
+
+			while ((msg = curl_multi_info_read(c->multi, &left))) {
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&op);
+				op_done(op, msg->data.result, deadline);
+				changed = 1;
+			}
+			if (changed)
+				continue; /* start next pages and recompute the wake-up time first */
 		}
 		now = fluxstate__now_ms();
 		if (now >= deadline)

@@ -1,0 +1,1120 @@
+/*
+ * Integration tests for client.c and exec-credential.c against the
+ * simulator (tests/kubesim) over HTTPS: every auth method, TLS options,
+ * proxy, paging, retries, errors, deadline, concurrency, watch.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fluxstate-private.h"
+#include "kubesim.h"
+
+#define ADMIN_TOKEN "admin-token-0123456789abcdef"
+#define EXEC_TOKEN "exec-token-fedcba9876543210"
+#define BASIC_PASSWORD "pw-secret-5678-zzz"
+
+static struct kubesim sim;
+static struct kubesim plain;   /* plain-http simulator, stopped in teardown too */
+static char logs[1 << 20];     /* everything the library traced */
+static size_t logs_len;
+static char tmpdir[64];
+
+static void
+log_fn(const char *message, void *userdata)
+{
+	size_t n = strlen(message);
+
+	(void)userdata;
+	if (getenv("TRANSPORT_VERBOSE"))
+		fprintf(stderr, "# %s\n", message);
+	if (logs_len + n + 2 < sizeof(logs)) {
+		memcpy(logs + logs_len, message, n);
+		logs_len += n;
+		logs[logs_len++] = '\n';
+		logs[logs_len] = '\0';
+	}
+}
+
+/* Secrets must never show up in traces or messages. */
+static void
+assert_no_secret(const char *text)
+{
+	static const char *secrets[] = { ADMIN_TOKEN, EXEC_TOKEN, BASIC_PASSWORD, "not-the-right-token",
+					 "PRIVATE KEY", "MII" };
+	size_t i;
+
+	if (!text)
+		return;
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (strstr(text, secrets[i]))
+			fail_msg("secret %zu leaked into: %.200s", i, text);
+}
+
+static int
+group_setup(void **state)
+{
+	static const char *args[] = { "--state", NULL, "--config", NULL, NULL };
+	static char st[512], cfg[512];
+	int r;
+
+	(void)state;
+	snprintf(st, sizeof(st), "%s/state.yaml", TRANSPORT_DIR);
+	snprintf(cfg, sizeof(cfg), "%s/sim-config.yaml", TRANSPORT_DIR);
+	args[1] = st;
+	args[3] = cfg;
+	r = kubesim_start(&sim, args);
+	if (r == KUBESIM_SKIP)
+		exit(77);
+	if (r < 0)
+		return -1;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/transport-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	assert_no_secret(logs);
+	kubesim_stop(&plain);
+	kubesim_stop(&sim);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		return -1;
+	return 0;
+}
+
+static fluxstate_ctx *
+new_ctx_for(const struct kubesim *s, const char *context)
+{
+	fluxstate_ctx *ctx = NULL;
+
+	assert_int_equal(fluxstate_ctx_new(&ctx), 0);
+	assert_int_equal(fluxstate_ctx_set_log_fn(ctx, log_fn, NULL), 0);
+	if (fluxstate_ctx_load_kubeconfig(ctx, s->kubeconfig, context) < 0)
+		fail_msg("loading %s: %s", s->kubeconfig, fluxstate_ctx_get_error(ctx));
+	return ctx;
+}
+
+static fluxstate_ctx *
+new_ctx(const char *context)
+{
+	return new_ctx_for(&sim, context);
+}
+
+/* Drop the client so the next one sees changes made to ctx->conn. */
+static struct fluxstate__client *
+client_of(fluxstate_ctx *ctx)
+{
+	struct fluxstate__client *c = NULL;
+
+	fluxstate__client_free(ctx->client);
+	ctx->client = NULL;
+	if (fluxstate__ctx_client(ctx, &c) < 0)
+		fail_msg("client: %s", fluxstate_ctx_get_error(ctx));
+	return c;
+}
+
+struct items {
+	int n;
+	int with_data;
+	int partial;
+	char first[64];
+};
+
+static int
+items_fn(const struct fluxstate__json *item, void *userdata)
+{
+	struct items *it = userdata;
+	const char *kind = fluxstate__json_str(fluxstate__json_get(item, "kind"));
+
+	if (it->n == 0)
+		snprintf(it->first, sizeof(it->first), "%s",
+			 fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL))
+				 ? fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL))
+				 : "");
+	it->n++;
+	if (fluxstate__json_get(item, "data"))
+		it->with_data++;
+	if (fluxstate__streq(kind, "PartialObjectMetadata"))
+		it->partial++;
+	return 0;
+}
+
+/* List configmaps in @ns with one client run. */
+static void
+list_cm(fluxstate_ctx *ctx, const char *ns, unsigned int page_size, int metadata_only, unsigned int timeout_ms,
+	struct fluxstate__result *res, struct items *it)
+{
+	struct fluxstate__client *c = ctx->client ? ctx->client : client_of(ctx);
+	struct fluxstate__query q = { .version = "v1", .resource = "configmaps", .namespace = ns,
+				      .page_size = page_size, .metadata_only = metadata_only };
+
+	memset(it, 0, sizeof(*it));
+	assert_int_equal(fluxstate__client_add(c, &q, items_fn, it, res), 0);
+	assert_int_equal(fluxstate__client_run(c, fluxstate__now_ms() + timeout_ms), 0);
+	assert_no_secret(res->message);
+	assert_no_secret(fluxstate_ctx_get_error(ctx));
+}
+
+/* Request-log lines containing every needle. */
+static int
+log_lines(const struct kubesim *s, ...)
+{
+	FILE *f = fopen(s->log_path, "r");
+	char line[16384];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		va_list ap;
+		const char *needle;
+		int all = 1;
+
+		va_start(ap, s);
+		while ((needle = va_arg(ap, const char *)))
+			if (!strstr(line, needle))
+				all = 0;
+		va_end(ap);
+		n += all;
+	}
+	fclose(f);
+	return n;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *
+read_text(const char *path)
+{
+	char *data = NULL;
+	size_t len;
+
+	if (fluxstate__read_file(path, 1 << 20, &data, &len) < 0)
+		return NULL;
+	return data;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_token_and_paging(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	list_cm(ctx, "paging", 3, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	assert_int_equal(res.n_items, 7);
+	assert_int_equal(res.n_requests, 3);
+	assert_int_equal(res.http_status, 200);
+	assert_non_null(res.resource_version);
+	assert_false(res.restarted);
+	assert_string_equal(it.first, "cm-00");
+	assert_int_equal(log_lines(&sim, "/namespaces/paging/configmaps", "limit=3", "\"user\": \"admin\"", NULL), 3);
+	assert_int_equal(log_lines(&sim, "/namespaces/paging/configmaps", "continue=", NULL), 2);
+	assert_int_equal(log_lines(&sim, "/namespaces/paging/configmaps", "fluxstate/0.1.0 (linux/", NULL), 3);
+	assert_int_equal(log_lines(&sim, "/namespaces/paging/configmaps", "\"accept-encoding\": \"gzip\"", NULL), 3);
+	assert_non_null(strstr(logs, "GET /api/v1/namespaces/paging/configmaps?limit=3 -> 200"));
+	/* default page size */
+	fluxstate__result_clear(&res);
+	list_cm(ctx, "paging", 0, 0, 10000, &res, &it);
+	assert_int_equal(it.n, 7);
+	assert_int_equal(log_lines(&sim, "/namespaces/paging/configmaps", "limit=500", NULL), 1);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_basic_auth(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-basic-user");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	assert_true(ctx->conn->has_basic);
+	list_cm(ctx, "conc", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 2);
+	assert_int_equal(log_lines(&sim, "/namespaces/conc/configmaps", "\"user\": \"basic-user\"", "Basic sha256:",
+				   NULL), 1);
+	fluxstate__result_clear(&res);
+	/* a wrong password: 401 -> EAUTH */
+	fluxstate__free_secret(ctx->conn->password);
+	ctx->conn->password = strdup("wrong-password");
+	client_of(ctx);
+	list_cm(ctx, "conc", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EAUTH);
+	assert_int_equal(res.http_status, 401);
+	assert_string_equal(res.reason, "Unauthorized");
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_client_cert(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-cert-user");
+	struct fluxstate__result res;
+	struct items it;
+	int before = log_lines(&sim, "\"clientCertCN\": \"cert-user\"", "/namespaces/t429text/", NULL);
+
+	(void)state;
+	assert_non_null(ctx->conn->client_cert_pem);
+	assert_null(ctx->conn->token);
+	list_cm(ctx, "paging", 100, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	assert_int_equal(log_lines(&sim, "/namespaces/paging/configmaps", "\"clientCertCN\": \"cert-user\"",
+				   "limit=100", NULL), 1);
+	assert_int_equal(log_lines(&sim, "limit=100", "authorization", NULL), 0);
+	fluxstate__result_clear(&res);
+	/* token + certificate: both are sent */
+	ctx->conn->token = strdup(ADMIN_TOKEN);
+	client_of(ctx);
+	list_cm(ctx, "paging", 101, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(log_lines(&sim, "limit=101", "\"clientCertCN\": \"cert-user\"", "Bearer sha256:", NULL), 1);
+	fluxstate__result_clear(&res);
+	(void)before;
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_token_file(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	write_file(path, "  " ADMIN_TOKEN "\n\n");
+	ctx->conn->token_file = strdup(path);
+	fluxstate__free_secret(ctx->conn->token);
+	ctx->conn->token = NULL;
+	client_of(ctx);
+	list_cm(ctx, "paging", 200, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	fluxstate__result_clear(&res);
+
+	/* re-read on every use: a wrong token now gives 401 */
+	write_file(path, "something-else\n");
+	list_cm(ctx, "paging", 200, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EAUTH);
+	assert_int_equal(res.http_status, 401);
+	fluxstate__result_clear(&res);
+
+	/* whitespace only: an error before any request */
+	write_file(path, " \n\t\n");
+	list_cm(ctx, "paging", 200, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EAUTH);
+	assert_int_equal(res.n_requests, 0);
+	if (!strstr(res.message, "is empty"))
+		fail_msg("message: %s", res.message);
+	fluxstate__result_clear(&res);
+
+	/* unreadable file: the token field is the fallback; without it an error */
+	unlink(path);
+	list_cm(ctx, "paging", 200, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EAUTH);
+	assert_non_null(strstr(res.message, "No such file or directory"));
+	fluxstate__result_clear(&res);
+	ctx->conn->token = strdup(ADMIN_TOKEN);
+	client_of(ctx);
+	list_cm(ctx, "paging", 200, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+/* Replace the connection's credentials with an exec plugin. */
+static void
+use_exec(fluxstate_ctx *ctx, const char *mode, const char *api_version, int provide_cluster_info, const char *plugin_dir)
+{
+	struct fluxstate__exec_config *e = calloc(1, sizeof(*e));
+	char buf[256];
+
+	assert_non_null(e);
+	fluxstate__free_secret(ctx->conn->token);
+	ctx->conn->token = NULL;
+	snprintf(buf, sizeof(buf), "%s/fake-exec-plugin.sh", TRANSPORT_DIR);
+	e->command = strdup(buf);
+	e->args = calloc(4, sizeof(char *));
+	e->args[0] = strdup(mode);
+	e->args[1] = strdup(api_version);
+	e->args[2] = strdup("arg with spaces");
+	e->env = calloc(3, sizeof(char *));
+	e->env[0] = strdup("FAKE_TOKEN=" EXEC_TOKEN);
+	snprintf(buf, sizeof(buf), "FAKE_PLUGIN_DIR=%s", plugin_dir);
+	e->env[1] = strdup(buf);
+	e->api_version = strdup(api_version);
+	e->install_hint = strdup("install the fake plugin\x1b[0m");
+	e->provide_cluster_info = provide_cluster_info;
+	e->interactive_mode = FLUXSTATE__INTERACTIVE_NEVER;
+	e->cluster_config_json = provide_cluster_info ? strdup("{\"audience\":\"x\"}") : NULL;
+	ctx->conn->exec = e;
+	client_of(ctx);
+}
+
+static int
+plugin_runs(const char *dir)
+{
+	char path[256], *t;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/runs", dir);
+	t = read_text(path);
+	for (char *p = t; p && *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n;
+}
+
+static void
+plugin_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+	mkdir(buf, 0700);
+}
+
+static void
+test_exec_v1(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char dir[128], path[192], *info, *args;
+
+	(void)state;
+	plugin_dir(dir, sizeof(dir), "exec-v1");
+	use_exec(ctx, "ok", "client.authentication.k8s.io/v1", 0, dir);
+	list_cm(ctx, "paging", 300, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	assert_int_equal(log_lines(&sim, "limit=300", "\"user\": \"exec-user\"", NULL), 1);
+	fluxstate__result_clear(&res);
+	/* cached until expiry: a second run does not start the plugin again */
+	list_cm(ctx, "paging", 300, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(plugin_runs(dir), 1);
+	fluxstate__result_clear(&res);
+
+	snprintf(path, sizeof(path), "%s/exec-info", dir);
+	info = read_text(path);
+	assert_non_null(info);
+	assert_string_equal(info, "{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\","
+				  "\"spec\":{\"interactive\":false}}\n");
+	free(info);
+	snprintf(path, sizeof(path), "%s/args", dir);
+	args = read_text(path);
+	assert_string_equal(args, "ok\nclient.authentication.k8s.io/v1\narg with spaces\n");
+	free(args);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_exec_v1beta1_cluster_info(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char dir[128], path[192], *info, prefix[512];
+
+	(void)state;
+	plugin_dir(dir, sizeof(dir), "exec-v1beta1");
+	use_exec(ctx, "ok", "client.authentication.k8s.io/v1beta1", 1, dir);
+	list_cm(ctx, "paging", 301, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(log_lines(&sim, "limit=301", "\"user\": \"exec-user\"", NULL), 1);
+	fluxstate__result_clear(&res);
+	snprintf(path, sizeof(path), "%s/exec-info", dir);
+	info = read_text(path);
+	assert_non_null(info);
+	snprintf(prefix, sizeof(prefix),
+		 "{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+		 "\"spec\":{\"cluster\":{\"server\":\"%s\",\"certificate-authority-data\":\"LS0t", sim.url);
+	assert_true(strncmp(info, prefix, strlen(prefix)) == 0);
+	assert_non_null(strstr(info, "\"config\":{\"audience\":\"x\"}},\"interactive\":false}}\n"));
+	free(info);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_exec_yaml_and_expiry(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char dir[128];
+
+	(void)state;
+	plugin_dir(dir, sizeof(dir), "exec-yaml");
+	use_exec(ctx, "yaml", "client.authentication.k8s.io/v1", 0, dir);
+	list_cm(ctx, "paging", 302, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	fluxstate__result_clear(&res);
+
+	/* an expired credential: the plugin runs for every request */
+	plugin_dir(dir, sizeof(dir), "exec-expired");
+	fluxstate_ctx_free(ctx);
+	ctx = new_ctx("kubesim-admin");
+	use_exec(ctx, "expired", "client.authentication.k8s.io/v1", 0, dir);
+	list_cm(ctx, "paging", 3, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(res.n_requests, 3);
+	assert_int_equal(plugin_runs(dir), 3);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_exec_rerun_on_401(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char dir[128];
+
+	(void)state;
+	plugin_dir(dir, sizeof(dir), "exec-401");
+	use_exec(ctx, "bad-first", "client.authentication.k8s.io/v1", 0, dir);
+	list_cm(ctx, "paging", 303, 0, 10000, &res, &it);
+	/* the 401 is reported (the request is not retried), the plugin re-ran once */
+	assert_int_equal(res.code, FLUXSTATE_EAUTH);
+	assert_int_equal(res.http_status, 401);
+	assert_int_equal(res.n_requests, 1);
+	assert_int_equal(plugin_runs(dir), 2);
+	fluxstate__result_clear(&res);
+	/* the refreshed credential works for the next run */
+	list_cm(ctx, "paging", 303, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(plugin_runs(dir), 2);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_exec_errors(void **state)
+{
+	static const struct {
+		const char *mode, *message;
+	} cases[] = {
+		{ "wrong-version", "getting credentials: exec plugin is configured to use API version "
+				   "client.authentication.k8s.io/v1, plugin returned version client.authentication.k8s.io/v1beta1" },
+		{ "no-status", "getting credentials: exec plugin didn't return a status field" },
+		{ "empty-status", "getting credentials: exec plugin didn't return a token or cert/key pair" },
+		{ "cert-only", "getting credentials: exec plugin returned only certificate or key, not both" },
+		{ "fail", "getting credentials: exec: executable " },
+		{ "garbage", "getting credentials: decoding stdout: couldn't get version/kind; json parse error: " },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+		struct fluxstate__result res;
+		struct items it;
+		char dir[128];
+
+		plugin_dir(dir, sizeof(dir), cases[i].mode);
+		use_exec(ctx, cases[i].mode, "client.authentication.k8s.io/v1", 0, dir);
+		list_cm(ctx, "paging", 304, 0, 10000, &res, &it);
+		assert_int_equal(res.code, FLUXSTATE_EAUTH);
+		assert_int_equal(res.n_requests, 0);
+		if (strncmp(res.message, cases[i].message, strlen(cases[i].message)) != 0)
+			fail_msg("%s: %s", cases[i].mode, res.message);
+		if (strcmp(cases[i].mode, "fail") == 0)
+			assert_non_null(strstr(res.message, "failed with exit code 3"));
+		fluxstate__result_clear(&res);
+		fluxstate_ctx_free(ctx);
+	}
+	/* not installed: client-go's long message with the escaped install hint */
+	{
+		fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+		struct fluxstate__result res;
+		struct items it;
+		char dir[128];
+
+		plugin_dir(dir, sizeof(dir), "missing");
+		use_exec(ctx, "ok", "client.authentication.k8s.io/v1", 0, dir);
+		free(ctx->conn->exec->command);
+		ctx->conn->exec->command = strdup("no-such-credential-plugin-xyz");
+		client_of(ctx);
+		list_cm(ctx, "paging", 304, 0, 10000, &res, &it);
+		assert_int_equal(res.code, FLUXSTATE_EAUTH);
+		assert_string_equal(res.message,
+				    "getting credentials: exec: executable no-such-credential-plugin-xyz not found\n\n"
+				    "It looks like you are trying to use a client-go credential plugin that is not installed.\n\n"
+				    "To learn more about this feature, consult the documentation available at:\n"
+				    "      https://kubernetes.io/docs/reference/access-authn-authz/authentication/"
+				    "#client-go-credential-plugins\n\ninstall the fake pluginU+001B[0m");
+		fluxstate__result_clear(&res);
+		fluxstate_ctx_free(ctx);
+	}
+	assert_int_equal(log_lines(&sim, "limit=304", NULL), 0);
+}
+
+static void
+test_impersonation(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	ctx->conn->impersonate_user = strdup("jane");
+	ctx->conn->impersonate_groups = calloc(3, sizeof(char *));
+	ctx->conn->impersonate_groups[0] = strdup("devs");
+	ctx->conn->impersonate_groups[1] = strdup("ops");
+	ctx->conn->impersonate_extra = calloc(2, sizeof(char *));
+	ctx->conn->impersonate_extra[0] = strdup("scopes/x=view");
+	client_of(ctx);
+	list_cm(ctx, "paging", 305, 0, 10000, &res, &it);
+	assert_int_equal(log_lines(&sim, "limit=305", "\"impersonate-user\": \"jane\"", "\"impersonate-group\": \"devs\"",
+				   NULL), 1);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_tls_server_name(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char host[64];
+
+	(void)state;
+	ctx->conn->tls_server_name = strdup("kubesim.test");
+	client_of(ctx);
+	list_cm(ctx, "paging", 306, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	snprintf(host, sizeof(host), "\"host\": \"127.0.0.1:%d\"", sim.port);
+	assert_int_equal(log_lines(&sim, "limit=306", "\"sni\": \"kubesim.test\"", host, NULL), 1);
+	fluxstate__result_clear(&res);
+	/* a name the certificate does not carry: verification fails */
+	free(ctx->conn->tls_server_name);
+	ctx->conn->tls_server_name = strdup("wrong.example");
+	client_of(ctx);
+	list_cm(ctx, "paging", 307, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	assert_non_null(res.message);
+	print_message("# wrong tls-server-name: %s\n", res.message);
+	fluxstate__result_clear(&res);
+	/* the CA is the only trust anchor: another CA fails, insecure works */
+	free(ctx->conn->tls_server_name);
+	ctx->conn->tls_server_name = NULL;
+	ctx->conn->insecure_skip_tls_verify = 1;
+	fluxstate__free_secret_n(ctx->conn->ca_pem, ctx->conn->ca_pem_len);
+	ctx->conn->ca_pem = NULL;
+	ctx->conn->ca_pem_len = 0;
+	client_of(ctx);
+	list_cm(ctx, "paging", 308, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	fluxstate__result_clear(&res);
+	ctx->conn->insecure_skip_tls_verify = 0;
+	client_of(ctx); /* system roots only: the simulator's CA is unknown */
+	list_cm(ctx, "paging", 309, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+/* Start tests/transport/connect-proxy.py; returns its pid, port in *port. */
+static pid_t
+start_proxy(const char *log_path, int *port)
+{
+	int fds[2];
+	pid_t pid;
+	char buf[256] = "", script[256];
+	size_t len = 0;
+
+	snprintf(script, sizeof(script), "%s/connect-proxy.py", TRANSPORT_DIR);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/usr/bin/python3", "python3", script, "--log", log_path, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (len < sizeof(buf) - 1 && !strchr(buf, '\n')) {
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(fds[0]);
+	if (sscanf(buf, "listening on 127.0.0.1:%d", port) != 1) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		fail_msg("proxy did not start: %s", buf);
+	}
+	return pid;
+}
+
+static void
+test_proxy_url(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char log_path[128], url[64], want[64], *plog;
+	int port = 0;
+	pid_t pid;
+
+	(void)state;
+	snprintf(log_path, sizeof(log_path), "%s/proxy.log", tmpdir);
+	pid = start_proxy(log_path, &port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	ctx->conn->proxy_url = strdup(url);
+	client_of(ctx);
+	list_cm(ctx, "paging", 310, 0, 10000, &res, &it);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	plog = read_text(log_path);
+	snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d HTTP/1.1", sim.port);
+	assert_non_null(plog);
+	assert_non_null(strstr(plog, want));
+	free(plog);
+	fluxstate__result_clear(&res);
+	/* a proxy that is not there: a network error naming no secret */
+	free(ctx->conn->proxy_url);
+	ctx->conn->proxy_url = strdup(url); /* the proxy is stopped now */
+	client_of(ctx);
+	list_cm(ctx, "paging", 311, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_path_prefix(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	free(ctx->conn->path_prefix);
+	ctx->conn->path_prefix = strdup("/pfx");
+	client_of(ctx);
+	list_cm(ctx, "paging", 312, 0, 10000, &res, &it);
+	/* the simulator serves no prefix: the prefixed path reached it and was not found */
+	assert_int_equal(res.code, 0);
+	assert_true(res.not_found);
+	assert_int_equal(log_lines(&sim, "\"path\": \"/pfx/api/v1/namespaces/paging/configmaps\"", "limit=312", NULL), 1);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_restart_on_410(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	list_cm(ctx, "restart", 2, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_true(res.restarted);
+	assert_int_equal(res.n_items, 5);   /* the consistent second listing */
+	assert_int_equal(it.n, 2 + 5);      /* item_fn saw the first page before the restart */
+	assert_int_equal(res.n_requests, 2 + 3);
+	assert_int_equal(log_lines(&sim, "/namespaces/restart/configmaps", "\"status\": 410", NULL), 1);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_retry_429_and_5xx(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	uint64_t t0;
+
+	(void)state;
+	list_cm(ctx, "t429", 0, 0, 20000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 2);
+	assert_int_equal(res.n_requests, 3);
+	fluxstate__result_clear(&res);
+
+	/* APF's text 429 with Retry-After: 1 */
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "t429text", 0, 0, 20000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(res.n_requests, 2);
+	assert_true(fluxstate__now_ms() - t0 >= 1000);
+	fluxstate__result_clear(&res);
+
+	/* always 503: at most 10 retries */
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "t5xx", 0, 0, 30000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ERROR);
+	assert_int_equal(res.http_status, 503);
+	assert_int_equal(res.n_requests, 11);
+	assert_string_equal(res.reason, "ServiceUnavailable");
+	print_message("# 503 x11 took %llu ms: %s\n", (unsigned long long)(fluxstate__now_ms() - t0), res.message);
+	fluxstate__result_clear(&res);
+
+	/* never past the deadline: Retry-After 5 s with 2 s left is not waited for */
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "t429long", 0, 0, 2000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ERROR);
+	assert_int_equal(res.http_status, 429);
+	assert_int_equal(res.n_requests, 1);
+	assert_true(fluxstate__now_ms() - t0 < 1000);
+	fluxstate__result_clear(&res);
+
+	/* 500 without Retry-After: not retried */
+	list_cm(ctx, "t500", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ERROR);
+	assert_int_equal(res.n_requests, 1);
+	assert_int_equal(res.http_status, 500);
+	assert_non_null(strstr(res.message, "kubesim injected fault"));
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_forbidden_and_not_found(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__client *c = client_of(ctx);
+	struct fluxstate__result res, res2, res3;
+	struct items it, it2, it3;
+	struct fluxstate__query q2 = { .group = "nope.example.com", .version = "v1", .resource = "things" };
+	struct fluxstate__query q3 = { .version = "v1", .resource = "configmaps", .namespace = "paging", .name = "nope" };
+
+	(void)state;
+	(void)c;
+	list_cm(ctx, "tdeny", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EAUTH);
+	assert_int_equal(res.http_status, 403);
+	assert_string_equal(res.reason, "Forbidden");
+	assert_string_equal(res.message, "configmaps is forbidden: User \"admin\" cannot list resource \"configmaps\" "
+					 "in API group \"\" in the namespace \"tdeny\"");
+	fluxstate__result_clear(&res);
+
+	memset(&it2, 0, sizeof(it2));
+	memset(&it3, 0, sizeof(it3));
+	assert_int_equal(fluxstate__client_add(ctx->client, &q2, items_fn, &it2, &res2), 0);
+	assert_int_equal(fluxstate__client_add(ctx->client, &q3, items_fn, &it3, &res3), 0);
+	assert_int_equal(fluxstate__client_run(ctx->client, fluxstate__now_ms() + 10000), 0);
+	assert_int_equal(res2.code, 0);
+	assert_true(res2.not_found);
+	assert_int_equal(res2.http_status, 404);
+	assert_string_equal(res2.message, "the server could not find the requested resource");
+	assert_int_equal(res3.code, 0);
+	assert_true(res3.not_found);
+	assert_string_equal(res3.message, "configmaps \"nope\" not found");
+	assert_int_equal(it2.n + it3.n, 0);
+	fluxstate__result_clear(&res2);
+	fluxstate__result_clear(&res3);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_metadata_only(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	list_cm(ctx, "tmeta", 0, 1, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 2);
+	assert_int_equal(it.partial, 2);
+	assert_int_equal(it.with_data, 0);
+	assert_int_equal(log_lines(&sim, "/namespaces/tmeta/configmaps", "as=PartialObjectMetadataList", NULL), 1);
+	fluxstate__result_clear(&res);
+
+	/* 406: fall back to plain JSON */
+	list_cm(ctx, "tmeta406", 0, 1, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(res.n_requests, 2);
+	assert_int_equal(it.n, 2);
+	assert_int_equal(it.with_data, 2);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_plain_http_sends_no_credentials(void **state)
+{
+	static const char *args[] = { "--state", NULL, "--config", NULL, "--plain-http", NULL };
+	char st[512], cfg[512];
+	fluxstate_ctx *ctx;
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	memset(&plain, 0, sizeof(plain));
+	snprintf(st, sizeof(st), "%s/state.yaml", TRANSPORT_DIR);
+	snprintf(cfg, sizeof(cfg), "%s/sim-config.yaml", TRANSPORT_DIR);
+	args[1] = st;
+	args[3] = cfg;
+	assert_int_equal(kubesim_start(&plain, args), 0);
+	ctx = new_ctx_for(&plain, "kubesim-admin");
+	/* the loader already drops credentials for http: put them back to check the client */
+	if (!ctx->conn->token)
+		ctx->conn->token = strdup(ADMIN_TOKEN);
+	ctx->conn->impersonate_user = strdup("jane");
+	client_of(ctx);
+	list_cm(ctx, "paging", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EAUTH); /* no credentials: 401 */
+	assert_int_equal(log_lines(&plain, "/namespaces/paging/configmaps", NULL), 1);
+	assert_int_equal(log_lines(&plain, "authorization", NULL), 0);
+	assert_int_equal(log_lines(&plain, "impersonate", NULL), 0);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+	kubesim_stop(&plain);
+}
+
+static void
+test_redirect_not_followed(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	list_cm(ctx, "tredir", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ERROR);
+	assert_int_equal(res.http_status, 302);
+	assert_int_equal(res.n_requests, 1);
+	assert_non_null(strstr(res.message, "redirected (302) to elsewhere.example"));
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_broken_bodies(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	list_cm(ctx, "ttrunc", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
+	print_message("# truncated: %s\n", res.message);
+	fluxstate__result_clear(&res);
+	list_cm(ctx, "tmal", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
+	assert_non_null(strstr(res.message, "malformed JSON"));
+	fluxstate__result_clear(&res);
+	list_cm(ctx, "treset", 0, 0, 10000, &res, &it);
+	print_message("# reset: %d %s\n", res.code, res.message);
+	assert_true(res.code == FLUXSTATE_ENETWORK || res.code == FLUXSTATE_EPROTOCOL);
+	fluxstate__result_clear(&res);
+	/* the client still works afterwards */
+	list_cm(ctx, "conc", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_deadline(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	uint64_t t0 = fluxstate__now_ms(), took;
+
+	(void)state;
+	list_cm(ctx, "tslow", 0, 0, 700, &res, &it);
+	took = fluxstate__now_ms() - t0;
+	assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
+	assert_true(took >= 650 && took < 2000);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_connection_refused(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+
+	(void)state;
+	free(ctx->conn->server);
+	ctx->conn->server = strdup("https://127.0.0.1:1");
+	client_of(ctx);
+	list_cm(ctx, "paging", 0, 0, 5000, &res, &it);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	assert_non_null(res.message);
+	print_message("# refused: %s\n", res.message);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_concurrency(void **state)
+{
+	enum { N = 24 };
+	static const char *nss[] = { "paging", "conc", "tmeta", "restart" };
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__client *c = client_of(ctx);
+	struct fluxstate__result res[N];
+	struct items it[N];
+	struct fluxstate__query q[N];
+	unsigned int before = fluxstate__client_n_requests(c);
+	uint64_t t0;
+	int i, total = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		memset(&q[i], 0, sizeof(q[i]));
+		memset(&it[i], 0, sizeof(it[i]));
+		q[i].version = "v1";
+		q[i].resource = "configmaps";
+		q[i].namespace = nss[i % 4];
+		q[i].page_size = 400 + (unsigned int)i;
+		assert_int_equal(fluxstate__client_add(c, &q[i], items_fn, &it[i], &res[i]), 0);
+	}
+	t0 = fluxstate__now_ms();
+	assert_int_equal(fluxstate__client_run(c, fluxstate__now_ms() + 20000), 0);
+	print_message("# %d concurrent lists in %llu ms\n", N, (unsigned long long)(fluxstate__now_ms() - t0));
+	for (i = 0; i < N; i++) {
+		assert_int_equal(res[i].code, 0);
+		assert_int_equal(it[i].n, i % 4 == 0 ? 7 : i % 4 == 3 ? 5 : 2);
+		total += (int)res[i].n_requests;
+		fluxstate__result_clear(&res[i]);
+	}
+	assert_int_equal(total, N);
+	assert_int_equal(fluxstate__client_n_requests(c) - before, N);
+	/* the same client keeps working for a second run */
+	memset(&it[0], 0, sizeof(it[0]));
+	assert_int_equal(fluxstate__client_add(c, &q[0], items_fn, &it[0], &res[0]), 0);
+	assert_int_equal(fluxstate__client_run(c, fluxstate__now_ms() + 10000), 0);
+	assert_int_equal(res[0].code, 0);
+	fluxstate__result_clear(&res[0]);
+	fluxstate_ctx_free(ctx);
+}
+
+static void
+test_watch(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	struct fluxstate__query q = { .version = "v1", .resource = "configmaps", .namespace = "conc" };
+	const char *rvs[1];
+	char *rv;
+	uint64_t t0;
+
+	(void)state;
+	list_cm(ctx, "conc", 0, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_non_null(res.resource_version);
+	rv = strdup(res.resource_version);
+	fluxstate__result_clear(&res);
+	rvs[0] = rv;
+
+	/* nothing changes: the deadline ends the wait */
+	t0 = fluxstate__now_ms();
+	assert_int_equal(fluxstate__client_watch(ctx->client, &q, rvs, 1, fluxstate__now_ms() + 800), FLUXSTATE_ETIMEDOUT);
+	assert_true(fluxstate__now_ms() - t0 >= 750);
+	assert_true(log_lines(&sim, "/namespaces/conc/configmaps", "watch=true", "allowWatchBookmarks=false", NULL) >= 1);
+
+	/* a change after that version: the watch returns at once */
+	assert_int_equal(kubesim_control(&sim, "apply",
+					 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"new\","
+					 "\"namespace\":\"conc\"},\"data\":{\"a\":\"b\"}}"),
+			 0);
+	t0 = fluxstate__now_ms();
+	assert_int_equal(fluxstate__client_watch(ctx->client, &q, rvs, 1, fluxstate__now_ms() + 5000), 0);
+	assert_true(fluxstate__now_ms() - t0 < 3000);
+	assert_int_equal(kubesim_control(&sim, "delete",
+					 "{\"kind\":\"ConfigMap\",\"namespace\":\"conc\",\"name\":\"new\"}"),
+			 0);
+	free(rv);
+	fluxstate_ctx_free(ctx);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_token_and_paging),
+		cmocka_unit_test(test_basic_auth),
+		cmocka_unit_test(test_client_cert),
+		cmocka_unit_test(test_token_file),
+		cmocka_unit_test(test_exec_v1),
+		cmocka_unit_test(test_exec_v1beta1_cluster_info),
+		cmocka_unit_test(test_exec_yaml_and_expiry),
+		cmocka_unit_test(test_exec_rerun_on_401),
+		cmocka_unit_test(test_exec_errors),
+		cmocka_unit_test(test_impersonation),
+		cmocka_unit_test(test_tls_server_name),
+		cmocka_unit_test(test_proxy_url),
+		cmocka_unit_test(test_path_prefix),
+		cmocka_unit_test(test_restart_on_410),
+		cmocka_unit_test(test_retry_429_and_5xx),
+		cmocka_unit_test(test_forbidden_and_not_found),
+		cmocka_unit_test(test_metadata_only),
+		cmocka_unit_test(test_plain_http_sends_no_credentials),
+		cmocka_unit_test(test_redirect_not_followed),
+		cmocka_unit_test(test_broken_bodies),
+		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_concurrency),
+		cmocka_unit_test(test_watch),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
