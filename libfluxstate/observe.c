@@ -779,37 +779,3 @@ out:
 	return rc;
 }
 
-/*
- * TEMPORARY: weak stand-ins so the library links until client.c (issue 3)
- * provides these; its strong definitions replace them. Remove then.
- */
-__attribute__((weak)) int
-fluxstate__client_add(struct fluxstate__client *client, const struct fluxstate__query *q,
-		      fluxstate__item_fn item_fn, void *userdata, struct fluxstate__result *ret)
-{
-	return FLUXSTATE_ERROR;
-}
-
-__attribute__((weak)) int
-fluxstate__client_run(struct fluxstate__client *client, uint64_t deadline_ms)
-{
-	return FLUXSTATE_ERROR;
-}
-
-__attribute__((weak)) unsigned int
-fluxstate__client_n_requests(const struct fluxstate__client *client)
-{
-	return 0;
-}
-
-__attribute__((weak)) void
-fluxstate__result_clear(struct fluxstate__result *r)
-{
-}
-
-__attribute__((weak)) int
-fluxstate__client_watch(struct fluxstate__client *client, const struct fluxstate__query *queries,
-			const char *const *resource_versions, size_t n, uint64_t deadline_ms)
-{
-	return FLUXSTATE_ERROR;
-}
