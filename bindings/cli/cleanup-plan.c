@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <yajl/yajl_tree.h>
 
 #include "cli.h"
 
@@ -236,6 +237,79 @@ put_phase(FILE *out, const struct kubectl_base *k, const fluxstate_report *repor
 	return written;
 }
 
+static const char *
+json_string(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
+
+	return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int
+has_deployment_finding(const fluxstate_report *report, const char *ns, const char *name)
+{
+	size_t n = fluxstate_report_get_n_findings(report), i;
+
+	for (i = 0; i < n; i++) {
+		const fluxstate_finding *f = fluxstate_report_get_finding(report, i);
+		const char *fns = fluxstate_finding_get_namespace(f);
+
+		if (phase_of(f) == PHASE_CONTROLLERS && fns && strcmp(fns, ns) == 0 &&
+		    strcmp(fluxstate_finding_get_name(f), name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A partial install's findings name only what is broken; to stop Flux every
+ * controller must go. The report JSON lists them all as components.
+ */
+static size_t
+put_other_controllers(FILE *out, const struct kubectl_base *k, const fluxstate_report *report,
+		      size_t already)
+{
+	const char *path[] = { "components", NULL };
+	const char *ready_path[] = { "ready", NULL };
+	char *json = NULL, errbuf[128];
+	yajl_val root, list;
+	size_t i, written = 0;
+
+	if (fluxstate_report_to_json(report, &json) < 0)
+		return 0;
+	root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
+	fluxstate_free(json);
+	list = root ? yajl_tree_get(root, path, yajl_t_array) : NULL;
+	for (i = 0; list && i < YAJL_GET_ARRAY(list)->len; i++) {
+		yajl_val c = YAJL_GET_ARRAY(list)->values[i];
+		const char *name = json_string(c, "name"), *ns = json_string(c, "namespace");
+		const char *reason = json_string(c, "reason");
+		int ready = YAJL_IS_TRUE(yajl_tree_get(c, ready_path, yajl_t_true));
+
+		if (!name || !ns || has_deployment_finding(report, ns, name))
+			continue;
+		if (!already && !written)
+			fprintf(out, "\n# == %s ==\n", phase_titles[PHASE_CONTROLLERS]);
+		fprintf(out, "# Deployment/%s/%s: Flux controller, %s", ns, name, ready ? "ready" : "not ready");
+		if (reason && *reason) {
+			fputs(" (", out);
+			put_comment_text(out, reason);
+			fputc(')', out);
+		}
+		fputc('\n', out);
+		put_kubectl(out, k);
+		fputs(" delete deployment.apps ", out);
+		put_quoted(out, name);
+		fputs(" --namespace=", out);
+		put_quoted(out, ns);
+		fputs(" --ignore-not-found\n", out);
+		written++;
+	}
+	yajl_tree_free(root);
+	return written;
+}
+
 static int
 refuse(const fluxstate_report *report, int force)
 {
@@ -307,8 +381,13 @@ put_script(FILE *out, const struct kubectl_base *k, const fluxstate_report *repo
 		put_quoted(out, env_kubeconfig);
 		fputs("\nexport KUBECONFIG\n", out);
 	}
-	for (p = PHASE_CONTROLLERS; p < PHASE_NONE; p++)
-		commands += put_phase(out, k, report, (enum phase)p);
+	for (p = PHASE_CONTROLLERS; p < PHASE_NONE; p++) {
+		size_t c = put_phase(out, k, report, (enum phase)p);
+
+		if (p == PHASE_CONTROLLERS && state == FLUXSTATE_INSTALL_PARTIAL)
+			c += put_other_controllers(out, k, report, c);
+		commands += c;
+	}
 	for (i = 0; i < n; i++) {
 		const fluxstate_finding *f = fluxstate_report_get_finding(report, i);
 
@@ -317,7 +396,12 @@ put_script(FILE *out, const struct kubectl_base *k, const fluxstate_report *repo
 			put_finding_comment(out, f);
 		}
 	}
-	if (!commands)
+	if (state == FLUXSTATE_INSTALL_PARTIAL)
+		fputs("\n# == Then ==\n"
+		      "# A partial install's findings name only what is broken. With the controllers\n"
+		      "# stopped, the rest of Flux (CRDs, custom resources, RBAC, namespace) is a\n"
+		      "# residual install: run `fluxstate cleanup-plan` again for it.\n", out);
+	else if (!commands)
 		fputs("\n# Nothing to remove: no finding names an object that exists.\n", out);
 }
 

@@ -185,10 +185,12 @@ class PartialForced(unittest.TestCase):
         self.assertEqual(r.rc, 0, r)
         self.assertIn("# WARNING: Flux controllers are present (partial, --force)", r.out)
         cmds = [line for _, line in commands(r.out)]
-        deployments = [f for f in report["findings"] if f["kind"] == "Deployment" and actionable(f)]
-        if deployments:
-            first_deploy = min(i for i, l in enumerate(cmds) if " delete deployment.apps " in l)
-            self.assertEqual(first_deploy, 0, r.out)
+        # every controller goes, broken or not, and first
+        self.assertTrue(report["components"], report)
+        for c in report["components"]:
+            want = " delete deployment.apps %s --namespace=%s --ignore-not-found" % (c["name"], c["namespace"])
+            self.assertTrue(any(l.endswith(want) for l in cmds[:len(report["components"])]), (want, r.out))
+        self.assertIn("run `fluxstate cleanup-plan` again", r.out)
         p = subprocess.run(["sh", "-n"], input=r.out.encode(), stderr=subprocess.PIPE)
         self.assertEqual(p.returncode, 0, p.stderr)
 
