@@ -846,49 +846,62 @@ clean_text(const char *s, size_t len)
 	return fluxstate__buf_steal(&b);
 }
 
-/* Fill reason/message from the error body (Status JSON or text). */
-static void
-decode_error_body(struct op *op)
+int
+fluxstate__client_decode_error(long http_status, const char *body, size_t len, char **ret_reason, char **ret_message)
 {
 	struct fluxstate__json *doc = NULL;
 	const char *msg = NULL, *reason = NULL;
+	char *r_reason = NULL, *r_message = NULL;
 	int is_json = 0;
 
-	free(op->res->reason);
-	op->res->reason = NULL;
-	free(op->res->message);
-	op->res->message = NULL;
-	if (op->body.len && fluxstate__json_parse(op->body.data, op->body.len, &doc, NULL) == 0 &&
+	*ret_reason = NULL;
+	*ret_message = NULL;
+	if (body && len && fluxstate__json_parse(body, len, &doc, NULL) == 0 &&
 	    fluxstate__streq(fluxstate__json_str(fluxstate__json_get(doc, "kind")), "Status")) {
 		is_json = 1;
 		msg = fluxstate__json_str(fluxstate__json_get(doc, "message"));
 		reason = fluxstate__json_str(fluxstate__json_get(doc, "reason"));
 		if (reason && *reason)
-			op->res->reason = fluxstate__strdup(reason);
+			r_reason = clean_text(reason, strlen(reason));
 		if (msg && *msg)
-			op->res->message = clean_text(msg, strlen(msg));
+			r_message = clean_text(msg, strlen(msg));
 	}
 	fluxstate__json_free(doc);
-	if (!op->res->reason) {
-		const char *r = op->status == 401 ? "Unauthorized" : op->status == 403 ? "Forbidden"
-				: op->status == 404 ? "NotFound" : op->status == 410 ? "Expired"
-				: op->status == 429 ? "TooManyRequests" : op->status == 406 ? "NotAcceptable"
-				: op->status >= 500 ? "InternalError" : NULL;
-		op->res->reason = fluxstate__strdup(r);
+	if (!r_reason) {
+		const char *r = http_status == 401 ? "Unauthorized" : http_status == 403 ? "Forbidden"
+				: http_status == 404 ? "NotFound" : http_status == 410 ? "Expired"
+				: http_status == 429 ? "TooManyRequests" : http_status == 406 ? "NotAcceptable"
+				: http_status >= 500 ? "InternalError" : NULL;
+		r_reason = fluxstate__strdup(r);
 	}
-	if (!op->res->message) {
-		char *text = op->body.len && !is_json ? clean_text(op->body.data, op->body.len) : NULL;
+	if (!r_message) {
+		char *text = body && len && !is_json ? clean_text(body, len) : NULL;
 
-		if (op->status == 404 && (!text || strcmp(text, "404 page not found") == 0))
-			op->res->message = fluxstate__strdup("the server could not find the requested resource");
+		if (http_status == 404 && (!text || strcmp(text, "404 page not found") == 0))
+			r_message = fluxstate__strdup("the server could not find the requested resource");
 		else if (text && *text)
-			op->res->message = fluxstate__asprintf("the server responded %ld: %s", op->status, text);
+			r_message = fluxstate__asprintf("the server responded %ld: %s", http_status, text);
 		else
-			op->res->message = fluxstate__asprintf("the server responded %ld%s%s", op->status,
-							       op->res->reason ? " " : "",
-							       op->res->reason ? op->res->reason : "");
+			r_message = fluxstate__asprintf("the server responded %ld%s%s", http_status,
+							r_reason ? " " : "", r_reason ? r_reason : "");
 		free(text);
 	}
+	if (!r_message) {
+		free(r_reason);
+		return FLUXSTATE_ENOMEM;
+	}
+	*ret_reason = r_reason;
+	*ret_message = r_message;
+	return 0;
+}
+
+/* Fill reason/message from the error body (Status JSON or text). */
+static void
+decode_error_body(struct op *op)
+{
+	free(op->res->reason);
+	free(op->res->message);
+	fluxstate__client_decode_error(op->status, op->body.data, op->body.len, &op->res->reason, &op->res->message);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +193,34 @@ escape_hint(const char *s)
 	return fluxstate__buf_steal(&b);
 }
 
+/* Go's exec.LookPath: a name with '/' as is, else the first executable file in $PATH. */
+static char *
+look_path(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) == 0 ? fluxstate__strdup(cmd) : NULL;
+	for (p = path ? path : ""; p && *p; p = *end ? end + 1 : end) {
+		char *full;
+		size_t n;
+
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		full = n ? fluxstate__asprintf("%.*s/%s", (int)n, p, cmd) : fluxstate__asprintf("./%s", cmd);
+		if (full && access(full, X_OK) == 0) {
+			struct stat stt;
+
+			if (stat(full, &stt) == 0 && S_ISREG(stt.st_mode))
+				return full;
+		}
+		free(full);
+	}
+	return NULL;
+}
+
 /* Run the plugin; stdout into *out. 0, or an error with *msg set. */
 static int
 run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct fluxstate__buf *out, char **msg)
@@ -199,7 +228,7 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 	const struct fluxstate__exec_config *ec = conn->exec;
 	int interactive = 0, pipefd[2] = { -1, -1 }, devnull = -1, status = 0, r, timed_out = 0;
 	posix_spawn_file_actions_t fa;
-	char *info = NULL, *info_env = NULL, **envp = NULL, **argv = NULL;
+	char *info = NULL, *info_env = NULL, **envp = NULL, **argv = NULL, *exe = NULL;
 	size_t nargs = 0, i;
 	pid_t pid;
 
@@ -242,8 +271,8 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 	if (!interactive)
 		posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
 	/* bare names are looked up in the parent's PATH, like Go's exec.LookPath */
-	r = strchr(ec->command, '/') ? posix_spawn(&pid, ec->command, &fa, NULL, argv, envp)
-				     : posix_spawnp(&pid, ec->command, &fa, NULL, argv, envp);
+	exe = look_path(ec->command);
+	r = exe ? posix_spawn(&pid, exe, &fa, NULL, argv, envp) : ENOENT;
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	pipefd[1] = -1;
@@ -317,6 +346,7 @@ out:
 		close(devnull);
 	free(argv);
 	free(envp);
+	free(exe);
 	fluxstate__free_secret(info_env);
 	fluxstate__free_secret(info);
 	if (r == FLUXSTATE_ENOMEM && !*msg)

@@ -273,6 +273,11 @@ int fluxstate__client_watch(struct fluxstate__client *client, const struct fluxs
 /* Total HTTP requests made by this client (for traces and benchmarks). */
 unsigned int fluxstate__client_n_requests(const struct fluxstate__client *client);
 
+/* Reason and message (no secrets, one line) for a non-2xx response body:
+ * a Status object or text. 0 or ENOMEM; caller frees both (reason may be NULL). */
+int fluxstate__client_decode_error(long http_status, const char *body, size_t len, char **ret_reason,
+				   char **ret_message);
+
 /* ------------------------------------------------------------------------
  * The context (ctx.c)
  * ------------------------------------------------------------------------ */
