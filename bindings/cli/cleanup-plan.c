@@ -162,10 +162,15 @@ put_finding_comment(FILE *out, const fluxstate_finding *f)
 	const char *ns = fluxstate_finding_get_namespace(f);
 	const char *name = fluxstate_finding_get_name(f);
 
-	fprintf(out, "# %s/", fluxstate_finding_get_kind(f));
-	if (ns)
-		fprintf(out, "%s/", ns);
-	put_comment_text(out, *name ? name : "*");
+	fputs("# ", out);
+	if (*fluxstate_finding_get_kind(f)) {
+		fprintf(out, "%s/", fluxstate_finding_get_kind(f));
+		if (ns)
+			fprintf(out, "%s/", ns);
+		put_comment_text(out, *name ? name : "*");
+	} else {
+		put_comment_text(out, *name ? name : fluxstate_finding_get_category(f));
+	}
 	fprintf(out, ": %s", fluxstate_finding_get_problem(f));
 	if (*fluxstate_finding_get_reason(f)) {
 		fputs(" (", out);

@@ -135,12 +135,18 @@ print_finding(FILE *out, const fluxstate_finding *f, const struct cli_style *sty
 	const char *ns = fluxstate_finding_get_namespace(f);
 	const char *name = fluxstate_finding_get_name(f);
 
-	/* Kind/namespace/name as `flux uninstall` prints objects; "*" for a whole type. */
-	fprintf(out, "%s %s/", severity_mark(style, fluxstate_finding_get_severity(f)),
-		fluxstate_finding_get_kind(f));
-	if (ns)
-		fprintf(out, "%s/", ns);
-	fprintf(out, "%s: %s", *name ? name : "*", fluxstate_finding_get_problem(f));
+	/* Kind/namespace/name as `flux uninstall` prints objects; "*" for a
+	 * whole type; the category for findings about no object (the server). */
+	fprintf(out, "%s ", severity_mark(style, fluxstate_finding_get_severity(f)));
+	if (*fluxstate_finding_get_kind(f)) {
+		fprintf(out, "%s/", fluxstate_finding_get_kind(f));
+		if (ns)
+			fprintf(out, "%s/", ns);
+		fputs(*name ? name : "*", out);
+	} else {
+		fputs(*name ? name : fluxstate_finding_get_category(f), out);
+	}
+	fprintf(out, ": %s", fluxstate_finding_get_problem(f));
 	if (*fluxstate_finding_get_reason(f))
 		fprintf(out, " (%s)", fluxstate_finding_get_reason(f));
 	print_flags(out, fluxstate_finding_get_flags(f));

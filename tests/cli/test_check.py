@@ -154,9 +154,11 @@ class TextOutput(unittest.TestCase):
         self.assertIn(HINT_WORD[report["action"]], lines[-1], r)
         # every finding is printed once, exactly, under its category's heading
         for f in report["findings"]:
-            line = "%s %s/%s%s: %s" % (MARK[f["severity"]], f["kind"],
-                                        f["namespace"] + "/" if f["namespace"] else "",
-                                        f["name"] or "*", f["problem"])
+            if f["kind"]:
+                obj = "%s/%s%s" % (f["kind"], f["namespace"] + "/" if f["namespace"] else "", f["name"] or "*")
+            else:
+                obj = f["name"] or f["category"]
+            line = "%s %s: %s" % (MARK[f["severity"]], obj, f["problem"])
             if f["reason"]:
                 line += " (%s)" % f["reason"]
             flags = [FLAG_TEXT[x] for x in FLAG_ORDER if x in (f.get("flags") or [])]
