@@ -586,6 +586,24 @@ test_exec_errors(void **state)
 		fluxstate__result_clear(&res);
 		fluxstate_ctx_free(ctx);
 	}
+	/* interactiveMode Always without a terminal on stdin */
+	if (!isatty(STDIN_FILENO)) {
+		fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+		struct fluxstate__result res;
+		struct items it;
+		char dir[128];
+
+		plugin_dir(dir, sizeof(dir), "always");
+		use_exec(ctx, "ok", "client.authentication.k8s.io/v1", 0, dir);
+		ctx->conn->exec->interactive_mode = FLUXSTATE__INTERACTIVE_ALWAYS;
+		list_cm(ctx, "paging", 304, 0, 10000, &res, &it);
+		assert_int_equal(res.code, FLUXSTATE_EAUTH);
+		assert_string_equal(res.message, "getting credentials: exec plugin cannot support interactive mode: "
+						 "standard input is not a terminal");
+		assert_int_equal(plugin_runs(dir), 0);
+		fluxstate__result_clear(&res);
+		fluxstate_ctx_free(ctx);
+	}
 	assert_int_equal(log_lines(&sim, "limit=304", NULL), 0);
 }
 
@@ -722,6 +740,26 @@ test_proxy_url(void **state)
 	snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d HTTP/1.1", sim.port);
 	assert_non_null(plog);
 	assert_non_null(strstr(plog, want));
+	free(plog);
+	fluxstate__result_clear(&res);
+
+	/* socks5:// resolves names on the proxy (curl's socks5h) */
+	pid = start_proxy(log_path, &port);
+	free(ctx->conn->proxy_url);
+	snprintf(url, sizeof(url), "socks5://127.0.0.1:%d", port);
+	ctx->conn->proxy_url = strdup(url);
+	client_of(ctx);
+	list_cm(ctx, "paging", 313, 0, 10000, &res, &it);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	plog = read_text(log_path);
+	/* an IP literal goes as an IPv4 address even with socks5h */
+	snprintf(want, sizeof(want), "SOCKS5 ipv4 127.0.0.1:%d", sim.port);
+	assert_non_null(plog);
+	if (!strstr(plog, want))
+		fail_msg("proxy log: %s", plog);
 	free(plog);
 	fluxstate__result_clear(&res);
 	/* a proxy that is not there: a network error naming no secret */
@@ -1081,6 +1119,12 @@ test_watch(void **state)
 	assert_int_equal(kubesim_control(&sim, "delete",
 					 "{\"kind\":\"ConfigMap\",\"namespace\":\"conc\",\"name\":\"new\"}"),
 			 0);
+	/* a version too old for the server: an ERROR 410 event ends the wait (state may have changed) */
+	rvs[0] = "5";
+	t0 = fluxstate__now_ms();
+	assert_int_equal(fluxstate__client_watch(ctx->client, &q, rvs, 1, fluxstate__now_ms() + 5000), 0);
+	assert_true(fluxstate__now_ms() - t0 < 3000);
+	assert_int_equal(log_lines(&sim, "/namespaces/conc/configmaps", "resourceVersion=5&", NULL), 1);
 	free(rv);
 	fluxstate_ctx_free(ctx);
 }
