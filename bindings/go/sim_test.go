@@ -115,6 +115,8 @@ func startSim(t *testing.T, scenario string) *simulator {
 	}
 	s.cmd = exec.Command(python(), args...)
 	s.cmd.Env = withoutPreload()
+	// A test binary killed by a sanitizer abort leaves no simulator behind.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	stderr, err := os.Create(filepath.Join(dir, "kubesim.stderr"))
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,16 @@ def list_scenarios() -> List[str]:
                   if os.path.isfile(os.path.join(d, n, "scenario.yaml")))
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so a test
+    killed by a sanitizer abort leaves no simulator behind (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     """A loopback port nobody listens on (bound, then released)."""
     s = socket.socket()
@@ -102,7 +112,8 @@ class Simulator:
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
         self.stderr = open(os.path.join(self.tmp, "kubesim.stderr"), "w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     stdin=subprocess.DEVNULL, env=env, text=True)
+                                     stdin=subprocess.DEVNULL, env=env, text=True,
+                                     preexec_fn=_die_with_parent)
         try:
             self._wait_ready()
         except BaseException:
