@@ -66,7 +66,7 @@ start_sim() {
 # show CMD...: print the command as a user would type it, run it, print the exit code.
 show() {
 	local rc=0 meaning
-	printf '\n%s$ fluxstate %s%s\n' "$bold" "$*" "$reset"
+	printf '\n%s$ fluxstate%s%s\n' "$bold" "${*:+ $*}" "$reset"
 	KUBECONFIG=$kubeconfig "$fluxstate" "$@" || rc=$?
 	case $rc in
 	0) meaning="ok / as expected" ;;
@@ -91,7 +91,8 @@ scenario_named() {
 }
 
 describe() {
-	sed -n 's/^description: *//p' "$scenarios/$1/scenario.yaml" | head -n 1
+	python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["description"])' \
+		"$scenarios/$1/scenario.yaml"
 }
 
 seed=$(scenario_named)
