@@ -92,7 +92,7 @@ scenario_named() {
 
 describe() {
 	# the raw line: an unquoted " #" in it would be a YAML comment
-	sed -n 's/^description: *//p' "$scenarios/$1/scenario.yaml" | head -n 1 | sed 's/^"\(.*\)"$/\1/'"
+	sed -n 's/^description: *//p' "$scenarios/$1/scenario.yaml" | head -n 1 | sed 's/^"\(.*\)"$/\1/'
 }
 
 seed=$(scenario_named)
