@@ -99,6 +99,15 @@ class AllContexts(unittest.TestCase):
             for s in socks:
                 s.close()
 
+    def test_verbose_traces_name_their_context_and_no_secret(self):
+        r = run("--kubeconfig", self.kc, "--all-contexts", "-v")
+        self.assertEqual(r.rc, 0, r)
+        for ctx in ("zeta-healthy", "alpha-seed", "mid-residual"):
+            self.assertIn("fluxstate: trace: [%s] GET " % ctx, r.err)
+        for sim in (self.healthy, self.seed, self.residual):
+            for secret in sim.secrets():
+                self.assertNotIn(secret, r.out + r.err)
+
     def test_progress_line_on_a_terminal_stderr(self):
         rc, out, err = clitest.run_on_tty(["--kubeconfig", self.kc, "--all-contexts"],
                                           stdout_tty=False, stderr_tty=True)
