@@ -936,9 +936,9 @@ finish_ok(struct op *op, struct fluxstate__json *top)
 	const char *cont, *rv;
 
 	if (op->watch) {
-		/* the server closed the watch: watch again from the same version */
+		/* the server closed the watch: watch again from the same version (not in a hot loop) */
 		op->state = OP_PENDING;
-		op->not_before = 0;
+		op->not_before = fluxstate__now_ms() + 200;
 		return;
 	}
 	if (!is_list(op)) {
