@@ -59,7 +59,8 @@ char *fluxstate__fingerprint(const void *secret, size_t len);
 
 /* Set the context's error message and return code (for `return fluxstate__error(...)`). */
 int fluxstate__error(fluxstate_ctx *ctx, int code, const char *fmt, ...) FLUXSTATE_PRINTF(3, 4);
-int fluxstate__verror(fluxstate_ctx *ctx, int code, const char *fmt, va_list ap);
+int fluxstate__verror(fluxstate_ctx *ctx, int code, const char *fmt, va_list ap)
+	FLUXSTATE_PRINTF(3, 0);
 /* Emit one trace line to the ctx's log handler, if any. */
 void fluxstate__log(fluxstate_ctx *ctx, const char *fmt, ...) FLUXSTATE_PRINTF(2, 3);
 

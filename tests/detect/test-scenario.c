@@ -22,6 +22,8 @@
 
 static int n_checks, n_failed;
 
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 check(int ok, const char *fmt, ...)
 {

@@ -20,7 +20,7 @@ for name in kubeconfig json-stream; do
 	[ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
 	if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$exe" -max_total_time="$seconds" -max_len=65536 \
 		-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$build/crash-$name-" "$work" >"$build/fuzz-$name.log" 2>&1; then
-		echo "ok - fuzz-$name: $(grep -Eo '#[0-9]+ +DONE.*' "$build/fuzz-$name.log" | tail -1)"
+		echo "ok - fuzz-$name: $(grep -E '^Done [0-9]+ runs' "$build/fuzz-$name.log" | tail -1)"
 	else
 		echo "not ok - fuzz-$name failed; log: $build/fuzz-$name.log"
 		tail -40 "$build/fuzz-$name.log"
