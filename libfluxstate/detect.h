@@ -85,6 +85,7 @@ struct fluxstate__meta {
 	size_t n_finalizers;
 	char *deletion_timestamp;       /* NULL: not being deleted */
 	long long generation;
+	unsigned int read_id;           /* observe.c: the read that saw it (0: none) */
 };
 
 struct fluxstate__obs_crd {
@@ -218,6 +219,8 @@ struct fluxstate__watch_target {
 
 /* observations.c: the container. */
 void fluxstate__observations_clear(struct fluxstate__observations *obs);
+/* Drop what one read added: a list restarted after 410 Expired replays its items. */
+void fluxstate__obs_forget_read(struct fluxstate__observations *obs, unsigned int read_id);
 /* Append zeroed elements; NULL on ENOMEM. */
 struct fluxstate__obs_crd *fluxstate__obs_add_crd(struct fluxstate__observations *obs);
 struct fluxstate__obs_deployment *fluxstate__obs_add_deployment(struct fluxstate__observations *obs);

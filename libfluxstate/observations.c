@@ -136,6 +136,85 @@ fluxstate__meta_add_finalizer(struct fluxstate__meta *m, const char *finalizer)
 	return fluxstate__strv_add(&m->finalizers, &m->n_finalizers, finalizer);
 }
 
+static void
+crd_clear(struct fluxstate__obs_crd *c)
+{
+	fluxstate__meta_clear(&c->meta);
+	free(c->group);
+	free(c->kind);
+	free(c->plural);
+	strv_free(c->served, c->n_served);
+	free(c->storage_version);
+	strv_free(c->stored_versions, c->n_stored);
+	free(c->terminating_reason);
+	free(c->terminating_message);
+}
+
+static void
+deployment_clear(struct fluxstate__obs_deployment *d)
+{
+	fluxstate__meta_clear(&d->meta);
+	free(d->available_status);
+	free(d->available_message);
+	free(d->progressing_status);
+	free(d->progressing_reason);
+	free(d->progressing_message);
+	strv_free(d->images, d->n_images);
+}
+
+static void
+namespace_clear(struct fluxstate__obs_namespace *n)
+{
+	fluxstate__meta_clear(&n->meta);
+	free(n->phase);
+	free(n->remaining);
+}
+
+static void
+object_clear(struct fluxstate__obs_object *o)
+{
+	fluxstate__meta_clear(&o->meta);
+	free(o->kind);
+	free(o->api_version);
+}
+
+static void
+cr_clear(struct fluxstate__obs_cr *c)
+{
+	fluxstate__meta_clear(&c->meta);
+	free(c->kind);
+	free(c->api_version);
+	free(c->ready_status);
+	free(c->ready_reason);
+	free(c->ready_message);
+	free(c->stalled_status);
+	free(c->stalled_reason);
+	free(c->stalled_message);
+	free(c->last_applied_revision);
+}
+
+/* Drop the elements of one array whose meta.read_id is @read_id, keeping order. */
+#define FORGET(v, n, clear, read_id) do {					\
+	size_t i_, kept_ = 0;							\
+	for (i_ = 0; i_ < (n); i_++) {						\
+		if ((v)[i_].meta.read_id == (read_id))				\
+			clear(&(v)[i_]);					\
+		else								\
+			(v)[kept_++] = (v)[i_];					\
+	}									\
+	(n) = kept_;								\
+} while (0)
+
+void
+fluxstate__obs_forget_read(struct fluxstate__observations *obs, unsigned int read_id)
+{
+	FORGET(obs->crds, obs->n_crds, crd_clear, read_id);
+	FORGET(obs->deployments, obs->n_deployments, deployment_clear, read_id);
+	FORGET(obs->namespaces, obs->n_namespaces, namespace_clear, read_id);
+	FORGET(obs->objects, obs->n_objects, object_clear, read_id);
+	FORGET(obs->crs, obs->n_crs, cr_clear, read_id);
+}
+
 void
 fluxstate__observations_clear(struct fluxstate__observations *obs)
 {
@@ -145,58 +224,20 @@ fluxstate__observations_clear(struct fluxstate__observations *obs)
 		return;
 	free(obs->namespace);
 	free(obs->server_version);
-	for (i = 0; i < obs->n_crds; i++) {
-		struct fluxstate__obs_crd *c = &obs->crds[i];
-
-		fluxstate__meta_clear(&c->meta);
-		free(c->group);
-		free(c->kind);
-		free(c->plural);
-		strv_free(c->served, c->n_served);
-		free(c->storage_version);
-		strv_free(c->stored_versions, c->n_stored);
-		free(c->terminating_reason);
-		free(c->terminating_message);
-	}
+	for (i = 0; i < obs->n_crds; i++)
+		crd_clear(&obs->crds[i]);
 	free(obs->crds);
-	for (i = 0; i < obs->n_deployments; i++) {
-		struct fluxstate__obs_deployment *d = &obs->deployments[i];
-
-		fluxstate__meta_clear(&d->meta);
-		free(d->available_status);
-		free(d->available_message);
-		free(d->progressing_status);
-		free(d->progressing_reason);
-		free(d->progressing_message);
-		strv_free(d->images, d->n_images);
-	}
+	for (i = 0; i < obs->n_deployments; i++)
+		deployment_clear(&obs->deployments[i]);
 	free(obs->deployments);
-	for (i = 0; i < obs->n_namespaces; i++) {
-		fluxstate__meta_clear(&obs->namespaces[i].meta);
-		free(obs->namespaces[i].phase);
-		free(obs->namespaces[i].remaining);
-	}
+	for (i = 0; i < obs->n_namespaces; i++)
+		namespace_clear(&obs->namespaces[i]);
 	free(obs->namespaces);
-	for (i = 0; i < obs->n_objects; i++) {
-		fluxstate__meta_clear(&obs->objects[i].meta);
-		free(obs->objects[i].kind);
-		free(obs->objects[i].api_version);
-	}
+	for (i = 0; i < obs->n_objects; i++)
+		object_clear(&obs->objects[i]);
 	free(obs->objects);
-	for (i = 0; i < obs->n_crs; i++) {
-		struct fluxstate__obs_cr *c = &obs->crs[i];
-
-		fluxstate__meta_clear(&c->meta);
-		free(c->kind);
-		free(c->api_version);
-		free(c->ready_status);
-		free(c->ready_reason);
-		free(c->ready_message);
-		free(c->stalled_status);
-		free(c->stalled_reason);
-		free(c->stalled_message);
-		free(c->last_applied_revision);
-	}
+	for (i = 0; i < obs->n_crs; i++)
+		cr_clear(&obs->crs[i]);
 	free(obs->crs);
 	for (i = 0; i < obs->n_blind; i++) {
 		free(obs->blind[i].kind);

@@ -104,6 +104,7 @@ struct read {
 	char *cr_api_version;
 	char *field_selector;
 	int watch;                      /* record as a wait_for_change target */
+	int replayed;                   /* its list restarted and earlier items were dropped */
 };
 
 struct observe {
@@ -114,12 +115,46 @@ struct observe {
 	int oom;
 };
 
+/* 1 + the read's index: what meta.read_id holds for the elements it added. */
+static unsigned int
+read_id(const struct read *rd)
+{
+	return (unsigned int)(rd - rd->o->reads) + 1;
+}
+
+#define TAG_NEW(v, n, from, id) do {						\
+	size_t i_;								\
+	for (i_ = (from); i_ < (n); i_++)					\
+		(v)[i_].meta.read_id = (id);					\
+} while (0)
+
 static int
 item_cb(const struct fluxstate__json *item, void *userdata)
 {
 	struct read *rd = userdata;
+	struct fluxstate__observations *obs = rd->o->obs;
+	size_t crds = obs->n_crds, deployments = obs->n_deployments, namespaces = obs->n_namespaces;
+	size_t objects = obs->n_objects, crs = obs->n_crs;
+	int rc;
 
-	if (rd->item(rd, item) < 0) {
+	if (rd->res.restarted && !rd->replayed) {
+		/* a 410 restart replays the list from its first item: never count one object twice */
+		fluxstate__obs_forget_read(obs, read_id(rd));
+		rd->replayed = 1;
+		crds = obs->n_crds;
+		deployments = obs->n_deployments;
+		namespaces = obs->n_namespaces;
+		objects = obs->n_objects;
+		crs = obs->n_crs;
+	}
+	rc = rd->item(rd, item);
+	/* tag even after a failure: a half-filled element is still freed by its read's forget */
+	TAG_NEW(obs->crds, obs->n_crds, crds, read_id(rd));
+	TAG_NEW(obs->deployments, obs->n_deployments, deployments, read_id(rd));
+	TAG_NEW(obs->namespaces, obs->n_namespaces, namespaces, read_id(rd));
+	TAG_NEW(obs->objects, obs->n_objects, objects, read_id(rd));
+	TAG_NEW(obs->crs, obs->n_crs, crs, read_id(rd));
+	if (rc < 0) {
 		rd->o->oom = 1;
 		return 1;
 	}
@@ -343,6 +378,21 @@ fatal_code(int code)
 	return code == FLUXSTATE_ENOMEM || code == FLUXSTATE_EINVAL;
 }
 
+static struct fluxstate__blind_spot *
+same_blind_spot(struct fluxstate__observations *obs, const char *kind, const char *ns, const char *message)
+{
+	size_t i;
+
+	for (i = 0; i < obs->n_blind; i++) {
+		struct fluxstate__blind_spot *b = &obs->blind[i];
+
+		if (fluxstate__streq(b->kind, kind) && fluxstate__streq(b->namespace, ns) &&
+		    fluxstate__streq(b->message, message))
+			return b;
+	}
+	return NULL;
+}
+
 /*
  * Turn failed reads into blind spots. Whole-probe failures are returned
  * instead: 401 or unobtainable credentials anywhere, or every read failing
@@ -358,6 +408,7 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 	for (i = from; i < o->n_reads; i++) {
 		struct read *rd = &o->reads[i];
 		struct fluxstate__blind_spot *b;
+		char *message;
 
 		obs->n_requests += rd->res.n_requests;
 		if (fatal_code(rd->res.code))
@@ -370,24 +421,34 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 						rd->res.message ? rd->res.message : "401 Unauthorized");
 		n_failed++;
 		common = n_failed == 1 ? rd->res.code : (common == rd->res.code ? common : FLUXSTATE_ERROR);
-		b = fluxstate__obs_add_blind(obs);
-		if (!b)
+		message = rd->res.message ?
+			fluxstate__asprintf("list %s%s%s: %s", rd->q.resource ? rd->q.resource : "/version",
+					    rd->q.namespace ? " in namespace " : "",
+					    rd->q.namespace ? rd->q.namespace : "", rd->res.message) :
+			fluxstate__asprintf("list %s failed: %s (HTTP %ld)",
+					    rd->q.resource ? rd->q.resource : "/version",
+					    fluxstate_strerror(rd->res.code), rd->res.http_status);
+		if (!message)
 			return FLUXSTATE_ENOMEM;
+		b = same_blind_spot(obs, rd->kind, rd->q.namespace, message);
+		if (b) {
+			/* two reads of one list (by label and by name) hide one thing: say it once */
+			b->sight |= rd->sight;
+			free(message);
+			continue;
+		}
+		b = fluxstate__obs_add_blind(obs);
+		if (!b) {
+			free(message);
+			return FLUXSTATE_ENOMEM;
+		}
+		b->message = message;
 		b->kind = fluxstate__strdup(rd->kind);
 		b->api_version = fluxstate__strdup(rd->crd ? rd->cr_api_version : rd->api_version ? rd->api_version : "");
 		b->namespace = fluxstate__strdup(rd->q.namespace);
 		b->http_status = rd->res.http_status;
 		b->sight = rd->sight;
-		if (rd->res.message)
-			b->message = fluxstate__asprintf("%s %s%s%s: %s", rd->q.label_selector ? "list" : "list",
-							 rd->q.resource ? rd->q.resource : "/version",
-							 rd->q.namespace ? " in namespace " : "",
-							 rd->q.namespace ? rd->q.namespace : "", rd->res.message);
-		else
-			b->message = fluxstate__asprintf("list %s failed: %s (HTTP %ld)",
-							 rd->q.resource ? rd->q.resource : "/version",
-							 fluxstate_strerror(rd->res.code), rd->res.http_status);
-		if (!b->kind || !b->api_version || (rd->q.namespace && !b->namespace) || !b->message)
+		if (!b->kind || !b->api_version || (rd->q.namespace && !b->namespace))
 			return FLUXSTATE_ENOMEM;
 	}
 	*ret_all_failed_code = (n_failed && n_failed == o->n_reads - from &&

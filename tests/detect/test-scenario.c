@@ -184,6 +184,39 @@ check_list(yaml_document_t *doc, yaml_node_t *list, const fluxstate_report *r, i
 	}
 }
 
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Every object is seen once: a list replayed after 410 Expired must not double a finding. */
+static void
+check_no_duplicate(const fluxstate_report *r)
+{
+	size_t i, j, n = fluxstate_report_get_n_findings(r), dups = 0;
+
+	for (i = 0; i < n; i++) {
+		const fluxstate_finding *a = fluxstate_report_get_finding(r, i);
+
+		for (j = i + 1; j < n; j++) {
+			const fluxstate_finding *b = fluxstate_report_get_finding(r, j);
+
+			if (str_eq(fluxstate_finding_get_category(a), fluxstate_finding_get_category(b)) &&
+			    str_eq(fluxstate_finding_get_problem(a), fluxstate_finding_get_problem(b)) &&
+			    str_eq(fluxstate_finding_get_kind(a), fluxstate_finding_get_kind(b)) &&
+			    str_eq(fluxstate_finding_get_namespace(a), fluxstate_finding_get_namespace(b)) &&
+			    str_eq(fluxstate_finding_get_name(a), fluxstate_finding_get_name(b)) &&
+			    str_eq(fluxstate_finding_get_reason(a), fluxstate_finding_get_reason(b))) {
+				printf("# duplicate finding: %s %s\n", fluxstate_finding_get_kind(a),
+				       fluxstate_finding_get_name(a) ? fluxstate_finding_get_name(a) : "");
+				dups++;
+			}
+		}
+	}
+	check(dups == 0, "no finding is reported twice (%zu duplicates)", dups);
+}
+
 static void
 check_field(yaml_document_t *doc, yaml_node_t *expect, const char *key, const char *have)
 {
@@ -285,6 +318,7 @@ main(int argc, char **argv)
 		check_field(&doc, expect, "version", fluxstate_report_get_version(report));
 		check_list(&doc, map_get(&doc, expect, "findings"), report, 1);
 		check_list(&doc, map_get(&doc, expect, "absent"), report, 0);
+		check_no_duplicate(report);
 		check(fluxstate_report_to_json(report, &json) == 0 && json && strstr(json, "\"fluxstate.report/v1\""),
 		      "the report serialises to JSON");
 		if (argc == 3 && json) {
