@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds libfluxstate and runs every test suite: the plain build
-# (-Wall -Wextra -Werror), the same under ASan+UBSan, the unit tests under
-# valgrind, the fuzzers briefly, and an installed-tree check of the C, Go and
+# (-Wall -Wextra -Werror), the same under ASan+UBSan, the unit, transport and
+# detection tests under valgrind, the fuzzers briefly, and an installed-tree check of the C, Go and
 # pkg-config consumers.  Usage: tests/run-all.sh   (from a fresh clone)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,8 +23,9 @@ meson setup --wipe "$out/asan" -Dwerror=true -Db_sanitize=address,undefined -Db_
 meson compile -C "$out/asan"
 meson test -C "$out/asan" --print-errorlogs --num-processes 2 || status=1
 
-step "unit tests under valgrind"
-meson test -C "$out/build" --setup valgrind --suite unit --print-errorlogs --num-processes 2 || status=1
+step "unit, transport and detection tests under valgrind"
+meson test -C "$out/build" --setup valgrind --suite unit --suite integration --suite detect \
+	--print-errorlogs --num-processes 2 || status=1
 
 if [ -x tests/fuzz/run-fuzzers.sh ]; then
 	step "fuzzers (clang, libFuzzer, ASan+UBSan)"
