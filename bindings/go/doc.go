@@ -31,8 +31,27 @@
 // instead of one per field, and the structs carry everything the JSON has
 // (components, Kubernetes version check, request count). Detect
 // cross-checks the decoded state and finding count against the C accessors
-// and fails with ErrProtocol if they ever disagree. The C report is freed
-// before Detect returns; nothing in a Report points into C memory.
+// and fails with ErrProtocol if they ever disagree. A Report also keeps,
+// in an unexported field, the library's report it was decoded from (freed
+// by a finalizer once the Report is unreachable): it holds the resource
+// versions that WaitForChange watches from. C keeps no pointer to Go
+// memory.
+//
+// # Waiting for a change
+//
+// WaitForChange(ctx, r, timeout) blocks until something that decides the
+// state changes after r was taken, using Kubernetes watch requests rather
+// than polling; then Detect again:
+//
+//	for r.State != fluxstate.StateHealthy {
+//		if changed, err := c.WaitForChange(ctx, r, time.Minute); err != nil {
+//			return err
+//		} else if changed {
+//			if r, err = c.Detect(ctx); err != nil {
+//				return err
+//			}
+//		}
+//	}
 //
 // # Cancellation
 //
@@ -44,7 +63,11 @@
 // already in progress: the probe runs until it completes or reaches
 // Options.Timeout (default 30 s), and Detect then returns ctx.Err() and
 // discards the result. A context already done returns ctx.Err() without
-// any request.
+// any request. WaitForChange ends at the sooner of its timeout and
+// ctx.Deadline() too; as a wait can be long, a cancellable ctx makes it
+// wait in slices of about two seconds (each re-opening the watches from the
+// same resource versions, so nothing is missed), and a cancel is noticed
+// between two slices.
 //
 // # Concurrency
 //

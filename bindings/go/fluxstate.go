@@ -17,6 +17,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -60,7 +61,10 @@ type Context struct {
 	mu        sync.Mutex
 	ptr       *C.fluxstate_ctx
 	timeoutMs C.uint
+	id        uint64 // tells this Context's Reports from others'
 }
+
+var lastContextID uint64
 
 // Version is the loaded library's version, e.g. "0.1.0".
 func Version() string {
@@ -94,7 +98,7 @@ func Open(opts Options) (*Context, error) {
 	if rc := C.fluxstate_ctx_new(&p); rc < 0 {
 		return nil, &Error{Code: int(rc), Message: C.GoString(C.fluxstate_strerror(rc))}
 	}
-	c := &Context{ptr: p, timeoutMs: 30000}
+	c := &Context{ptr: p, timeoutMs: 30000, id: atomic.AddUint64(&lastContextID, 1)}
 	runtime.SetFinalizer(c, (*Context).Close)
 	if err := c.configure(&opts); err != nil {
 		c.Close()
@@ -307,11 +311,111 @@ func (c *Context) Detect(ctx context.Context) (*Report, error) {
 		}
 		return nil, err
 	}
-	defer C.fluxstate_report_free(p)
 	if err := ctx.Err(); err != nil {
+		C.fluxstate_report_free(p)
 		return nil, err // cancelled while the probe ran: result discarded
 	}
-	return decodeReport(p)
+	r, err := decodeReport(p)
+	if err != nil {
+		C.fluxstate_report_free(p)
+		return nil, err
+	}
+	r.handle = newReportHandle(p, c.id)
+	return r, nil
+}
+
+// reportHandle owns the C report behind a Report. The report's fields are
+// plain Go data; the C report is kept only because it holds what
+// WaitForChange watches from (resource versions, which the JSON does not
+// carry). It is freed by a finalizer once the Report is unreachable: a few
+// kilobytes per Report, and C holds no pointer to it or to any Go memory.
+type reportHandle struct {
+	ptr   *C.fluxstate_report
+	owner uint64 // Context.id: WaitForChange accepts only its own reports
+}
+
+func newReportHandle(p *C.fluxstate_report, owner uint64) *reportHandle {
+	h := &reportHandle{ptr: p, owner: owner}
+	runtime.SetFinalizer(h, func(h *reportHandle) { C.fluxstate_report_free(h.ptr) })
+	return h
+}
+
+// waitSlice bounds each library wait when ctx can be cancelled: the library
+// cannot be interrupted, so a cancel is noticed between slices. Each slice
+// re-opens the watches from the same resource versions, so no change made
+// between slices is missed.
+const waitSlice = 2 * time.Second
+
+// WaitForChange blocks until something that decides the install state
+// changes after since was taken, watching with Kubernetes watch requests
+// (not polling). It returns true when a change was seen (call Detect again
+// to learn the new state), false when timeout passed without one.
+//
+// since must come from Detect on this Context. ctx is honoured like in
+// Detect: the wait ends at the sooner of timeout and ctx.Deadline(), and
+// returns ctx.Err() when ctx is done first. A cancel is noticed within
+// about two seconds (the library wait cannot be interrupted, so a
+// cancellable ctx waits in slices of that length).
+func (c *Context) WaitForChange(ctx context.Context, since *Report, timeout time.Duration) (bool, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if since == nil || since.handle == nil {
+		return false, &Error{Code: CodeInvalid, Message: "WaitForChange needs a Report from Detect"}
+	}
+	if since.handle.owner != c.id {
+		return false, &Error{Code: CodeInvalid, Message: "WaitForChange needs a Report from Detect on the same Context"}
+	}
+	if _, err := durationMs(timeout, "timeout"); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := c.lock(); err != nil {
+		return false, err
+	}
+	defer c.mu.Unlock()
+
+	end := time.Now().Add(timeout)
+	dl, hasDeadline := ctx.Deadline()
+	for {
+		left := time.Until(end)
+		ctxFirst := hasDeadline && dl.Before(end)
+		if ctxFirst {
+			left = time.Until(dl)
+		}
+		if left <= 0 {
+			if ctxFirst {
+				return false, context.DeadlineExceeded
+			}
+			return false, nil
+		}
+		sliced := false
+		if ctx.Done() != nil && left > waitSlice {
+			left, sliced = waitSlice, true
+		}
+		ms, err := durationMs(left, "timeout")
+		if err != nil {
+			return false, err
+		}
+		rc := C.fluxstate_ctx_wait_for_change(c.ptr, since.handle.ptr, ms)
+		err = c.errorFrom(rc)
+		runtime.KeepAlive(c)
+		runtime.KeepAlive(since.handle)
+		if cerr := ctx.Err(); cerr != nil {
+			return false, cerr
+		}
+		if err == nil {
+			return true, nil
+		}
+		if e := err.(*Error); e.Code != CodeTimedOut {
+			return false, err
+		}
+		if !sliced && !ctxFirst {
+			return false, nil // the caller's timeout passed
+		}
+	}
 }
 
 func decodeReport(p *C.fluxstate_report) (*Report, error) {

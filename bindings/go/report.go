@@ -150,7 +150,8 @@ type Report struct {
 	Findings        []Finding   `json:"findings"`
 	Requests        int         `json:"requests"`
 
-	raw json.RawMessage
+	raw    json.RawMessage
+	handle *reportHandle // the C report, kept for WaitForChange
 }
 
 // JSON returns the library's report JSON exactly as it produced it.
