@@ -315,10 +315,22 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 			break;
 		}
 	}
-	if (timed_out)
+	/* stdout closed is not the end: a plugin may close it and keep running */
+	while (!timed_out) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (fluxstate__now_ms() >= deadline_ms)
+			timed_out = 1;
+		else if (w == 0)
+			poll(NULL, 0, 10);
+	}
+	if (timed_out) {
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (timed_out) {
 		*msg = fluxstate__asprintf("getting credentials: exec: executable %s did not finish before the deadline",
 					   ec->command);

@@ -6,7 +6,8 @@
 #   args       the last argument list, one per line
 # Modes: ok (token $FAKE_TOKEN, api version $2), bad-first (a wrong token on
 # the first run), yaml, wrong-version, no-status, empty-status, cert-only,
-# expired, fail.
+# expired, fail, hang (never answers), close-stdout (closes stdout, then
+# keeps running).
 set -u
 dir=${FAKE_PLUGIN_DIR:?}
 echo run >>"$dir/runs"
@@ -42,5 +43,9 @@ garbage)
 fail)
 	echo "fake plugin: failing on purpose" >&2
 	exit 3 ;;
+hang) exec sleep 60 ;;
+close-stdout)
+	exec >&-
+	exec sleep 60 ;;
 esac
 printf '{"apiVersion":"%s","kind":"ExecCredential","spec":{},"status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}\n' "$ver" "$tok"

@@ -607,6 +607,39 @@ test_exec_errors(void **state)
 	assert_int_equal(log_lines(&sim, "limit=304", NULL), 0);
 }
 
+/* A plugin that hangs, or closes stdout and keeps running, cannot outlast the deadline. */
+static void
+test_exec_deadline(void **state)
+{
+	static const char *const modes[] = { "hang", "close-stdout" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+		struct fluxstate__result res;
+		struct items it;
+		char dir[128];
+		uint64_t t0, took;
+
+		plugin_dir(dir, sizeof(dir), modes[i]);
+		use_exec(ctx, modes[i], "client.authentication.k8s.io/v1", 0, dir);
+		t0 = fluxstate__now_ms();
+		list_cm(ctx, "paging", 314, 0, 800, &res, &it);
+		took = fluxstate__now_ms() - t0;
+		print_message("# exec %s: %d after %llu ms: %s\n", modes[i], res.code, (unsigned long long)took,
+			      res.message);
+		assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
+		assert_int_equal(res.n_requests, 0);
+		assert_true(took >= 750 && took < 2500);
+		assert_non_null(strstr(res.message, "did not finish before the deadline"));
+		assert_int_equal(plugin_runs(dir), 1);
+		fluxstate__result_clear(&res);
+		fluxstate_ctx_free(ctx);
+	}
+	assert_int_equal(log_lines(&sim, "limit=314", NULL), 0);
+}
+
 static void
 test_impersonation(void **state)
 {
@@ -1214,6 +1247,7 @@ main(void)
 		cmocka_unit_test(test_exec_yaml_and_expiry),
 		cmocka_unit_test(test_exec_rerun_on_401),
 		cmocka_unit_test(test_exec_errors),
+		cmocka_unit_test(test_exec_deadline),
 		cmocka_unit_test(test_impersonation),
 		cmocka_unit_test(test_tls_server_name),
 		cmocka_unit_test(test_proxy_url),
