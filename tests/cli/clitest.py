@@ -251,6 +251,107 @@ def stop_all():
         shutil.rmtree(_HOME, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- report schema
+
+REPORT_SCHEMA = os.path.join(SOURCE_ROOT, "docs", "report.schema.json")
+_KEYWORDS = {"$schema", "$id", "$ref", "$defs", "title", "description", "type", "enum", "const",
+             "properties", "required", "additionalProperties", "items", "uniqueItems", "anyOf",
+             "oneOf", "allOf", "minimum", "pattern", "minLength"}
+
+
+def report_schema_errors(doc):
+    """Errors of @doc against docs/report.schema.json: with python3-jsonschema
+    (tests/install-deps.sh installs it) as draft 2020-12, else with the
+    small validator below."""
+    with open(REPORT_SCHEMA) as f:
+        schema = json.load(f)
+    try:
+        import jsonschema
+        validator = jsonschema.Draft202012Validator
+    except (ImportError, AttributeError):
+        return validate(doc, schema)
+    validator.check_schema(schema)
+    return ["%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "$", e.message)
+            for e in validator(schema).iter_errors(doc)]
+
+
+def validate(instance, schema, root=None, path="$"):
+    """Returns a list of error strings (empty when valid). Supports the
+    keywords a report schema needs (_KEYWORDS); a schema using another one
+    is an error, so a keyword added to the schema is never silently
+    ignored."""
+    root = root or schema
+    errors = []
+    if schema is True or schema == {}:
+        return errors
+    if schema is False:
+        return ["%s: not allowed" % path]
+    unsupported = set(schema) - _KEYWORDS
+    if unsupported:
+        return ["%s: the fallback validator does not support %s" % (path, sorted(unsupported))]
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return ["%s: unsupported $ref %s" % (path, ref)]
+        target = root
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        errors += validate(instance, target, root, path)
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        ok = False
+        for ty in types:
+            ok = ok or {
+                "null": instance is None,
+                "boolean": isinstance(instance, bool),
+                "object": isinstance(instance, dict),
+                "array": isinstance(instance, list),
+                "string": isinstance(instance, str),
+                "integer": isinstance(instance, int) and not isinstance(instance, bool),
+                "number": isinstance(instance, (int, float)) and not isinstance(instance, bool),
+            }.get(ty, False)
+        if not ok:
+            return errors + ["%s: %r is not of type %s" % (path, instance, t)]
+    if "enum" in schema and instance not in schema["enum"]:
+        errors.append("%s: %r not in %r" % (path, instance, schema["enum"]))
+    if "const" in schema and instance != schema["const"]:
+        errors.append("%s: %r != %r" % (path, instance, schema["const"]))
+    if isinstance(instance, str):
+        if "pattern" in schema and not re.search(schema["pattern"], instance):
+            errors.append("%s: %r does not match %s" % (path, instance, schema["pattern"]))
+        if "minLength" in schema and len(instance) < schema["minLength"]:
+            errors.append("%s: too short" % path)
+    if isinstance(instance, (int, float)) and not isinstance(instance, bool):
+        if "minimum" in schema and instance < schema["minimum"]:
+            errors.append("%s: below minimum" % path)
+    if isinstance(instance, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in instance:
+                errors.append("%s: missing required %s" % (path, key))
+        for key, value in instance.items():
+            if key in props:
+                errors += validate(value, props[key], root, "%s.%s" % (path, key))
+            elif "additionalProperties" in schema:
+                errors += validate(value, schema["additionalProperties"], root, "%s.%s" % (path, key))
+    if isinstance(instance, list) and schema.get("uniqueItems"):
+        seen = [json.dumps(x, sort_keys=True) for x in instance]
+        if len(set(seen)) != len(seen):
+            errors.append("%s: items are not unique" % path)
+    if isinstance(instance, list) and "items" in schema:
+        for i, item in enumerate(instance):
+            errors += validate(item, schema["items"], root, "%s[%d]" % (path, i))
+    if "anyOf" in schema and not any(not validate(instance, s, root, path) for s in schema["anyOf"]):
+        errors.append("%s: matches none of anyOf" % path)
+    if "oneOf" in schema and sum(1 for s in schema["oneOf"] if not validate(instance, s, root, path)) != 1:
+        errors.append("%s: does not match exactly one of oneOf" % path)
+    if "allOf" in schema:
+        for s in schema["allOf"]:
+            errors += validate(instance, s, root, path)
+    return errors
+
+
 # ---------------------------------------------------------------- scenarios
 
 def scenario_path(name):

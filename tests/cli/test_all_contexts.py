@@ -76,6 +76,10 @@ class AllContexts(unittest.TestCase):
         self.assertEqual(entries[1]["exitCode"], 4)
         self.assertTrue(entries[1]["error"])
         self.assertEqual(entries[2]["report"]["state"], "none")
+        for e in entries:
+            self.assertEqual(set(e), {"context", "report", "error", "exitCode"} - ({"error"} if e["report"] else set()), e)
+            if e["report"]:
+                self.assertEqual(clitest.report_schema_errors(e["report"]), [], e["context"])
 
     def test_probes_run_concurrently(self):
         # Four servers that accept and never answer: sequential probes would

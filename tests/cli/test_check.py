@@ -17,7 +17,6 @@ MARK = {"error": "✗", "warning": "⚠", "info": "✔"}
 FLAG_ORDER = ("blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible")
 FLAG_TEXT = {"blocks-reinstall": "blocks reinstall", "blocks-flux-install": "blocks flux install",
              "finalizer-blocked": "finalizer-blocked", "not-visible": "not visible"}
-SCHEMA = os.path.join(clitest.SOURCE_ROOT, "docs", "report.schema.json")
 
 
 def scenario_for(state):
@@ -31,78 +30,6 @@ def scenario_for(state):
 def probe(state, *args, env=None):
     sim = clitest.shared_sim(scenario_for(state))
     return sim, run("--kubeconfig", sim.kubeconfig, *args, env=env)
-
-
-# ---- a small JSON Schema (2020-12 subset) validator, stdlib only
-
-def validate(instance, schema, root=None, path="$"):
-    """Returns a list of error strings (empty when valid). Supports the
-    keywords a report schema needs: type, enum, const, properties, required,
-    additionalProperties, items, $ref (local), $defs, anyOf, oneOf, minimum,
-    pattern, minLength."""
-    root = root or schema
-    errors = []
-    if schema is True or schema == {}:
-        return errors
-    if schema is False:
-        return ["%s: not allowed" % path]
-    if "$ref" in schema:
-        ref = schema["$ref"]
-        if not ref.startswith("#/"):
-            return ["%s: unsupported $ref %s" % (path, ref)]
-        target = root
-        for part in ref[2:].split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        errors += validate(instance, target, root, path)
-    t = schema.get("type")
-    if t is not None:
-        types = t if isinstance(t, list) else [t]
-        ok = False
-        for ty in types:
-            ok = ok or {
-                "null": instance is None,
-                "boolean": isinstance(instance, bool),
-                "object": isinstance(instance, dict),
-                "array": isinstance(instance, list),
-                "string": isinstance(instance, str),
-                "integer": isinstance(instance, int) and not isinstance(instance, bool),
-                "number": isinstance(instance, (int, float)) and not isinstance(instance, bool),
-            }.get(ty, False)
-        if not ok:
-            return errors + ["%s: %r is not of type %s" % (path, instance, t)]
-    if "enum" in schema and instance not in schema["enum"]:
-        errors.append("%s: %r not in %r" % (path, instance, schema["enum"]))
-    if "const" in schema and instance != schema["const"]:
-        errors.append("%s: %r != %r" % (path, instance, schema["const"]))
-    if isinstance(instance, str):
-        if "pattern" in schema and not re.search(schema["pattern"], instance):
-            errors.append("%s: %r does not match %s" % (path, instance, schema["pattern"]))
-        if "minLength" in schema and len(instance) < schema["minLength"]:
-            errors.append("%s: too short" % path)
-    if isinstance(instance, (int, float)) and not isinstance(instance, bool):
-        if "minimum" in schema and instance < schema["minimum"]:
-            errors.append("%s: below minimum" % path)
-    if isinstance(instance, dict):
-        props = schema.get("properties", {})
-        for key in schema.get("required", []):
-            if key not in instance:
-                errors.append("%s: missing required %s" % (path, key))
-        for key, value in instance.items():
-            if key in props:
-                errors += validate(value, props[key], root, "%s.%s" % (path, key))
-            elif "additionalProperties" in schema:
-                errors += validate(value, schema["additionalProperties"], root, "%s.%s" % (path, key))
-    if isinstance(instance, list) and "items" in schema:
-        for i, item in enumerate(instance):
-            errors += validate(item, schema["items"], root, "%s[%d]" % (path, i))
-    if "anyOf" in schema and not any(not validate(instance, s, root, path) for s in schema["anyOf"]):
-        errors.append("%s: matches none of anyOf" % path)
-    if "oneOf" in schema and sum(1 for s in schema["oneOf"] if not validate(instance, s, root, path)) != 1:
-        errors.append("%s: does not match exactly one of oneOf" % path)
-    if "allOf" in schema:
-        for s in schema["allOf"]:
-            errors += validate(instance, s, root, path)
-    return errors
 
 
 LIBRARY_JSON = r"""
@@ -222,11 +149,27 @@ class TextOutput(unittest.TestCase):
 
 
 class JsonOutput(unittest.TestCase):
+    def test_schema_validation_catches_a_wrong_report(self):
+        # The validation the other tests rely on must be able to fail.
+        sim, r = probe("residual", "-o", "json")
+        report = json.loads(r.out)
+        with open(clitest.REPORT_SCHEMA) as fh:
+            schema = json.load(fh)
+        self.assertEqual(clitest.report_schema_errors(report), [])
+        self.assertEqual(clitest.validate(report, schema), [], "the stdlib fallback validator disagrees")
+        self.assertTrue(report["findings"], "a residual report without findings")
+        f = report["findings"][0]
+        for name, broken in (("state", dict(report, state="installed")),
+                             ("schema id", dict(report, schema="fluxstate.report/v9")),
+                             ("finding kind type", dict(report, findings=[dict(f, kind=1)])),
+                             ("finding extra key", dict(report, findings=[dict(f, colour="red")])),
+                             ("duplicate flag", dict(report, findings=[dict(f, flags=["not-visible", "not-visible"])])),
+                             ("missing namespace", {k: v for k, v in report.items() if k != "namespace"})):
+            with self.subTest(broken=name):
+                self.assertNotEqual(clitest.report_schema_errors(broken), [])
+                self.assertNotEqual(clitest.validate(broken, schema), [])
+
     def test_json_for_every_state(self):
-        schema = None
-        if os.path.exists(SCHEMA):
-            with open(SCHEMA) as f:
-                schema = json.load(f)
         for state in STATES:
             with self.subTest(state=state):
                 sim, r = probe(state, "-o", "json")
@@ -239,8 +182,7 @@ class JsonOutput(unittest.TestCase):
                 for f in report["findings"]:
                     for key in ("kind", "name", "namespace", "reason", "category", "problem", "severity"):
                         self.assertIn(key, f)
-                if schema is not None:
-                    self.assertEqual(validate(report, schema), [], r.out)
+                self.assertEqual(clitest.report_schema_errors(report), [], r.out)
                 expect = clitest.scenarios()[scenario_for(state)].get("expect") or {}
                 for key in ("namespace", "installer", "version"):
                     if key in expect:

@@ -74,6 +74,8 @@ class WaitFor(unittest.TestCase):
             docs.append(doc)
             text = text[end:].strip()
         self.assertEqual([d["state"] for d in docs], ["none", "residual"])
+        for d in docs:
+            self.assertEqual(clitest.report_schema_errors(d), [], d)
 
     def test_timeout_is_exit_5_and_waits_by_watch(self):
         # One probe's worth of requests, to compare the wait against.
