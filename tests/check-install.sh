@@ -85,16 +85,19 @@ check "public header installed" test -f "$destdir$includedir/fluxstate/fluxstate
 check "version header installed" grep -q 'FLUXSTATE_VERSION_MAJOR' "$destdir$includedir/fluxstate/fluxstate-version.h"
 check "fluxstate.pc installed" test -f "$lib/pkgconfig/fluxstate.pc"
 installed=$(meson introspect "$build" --installed)
+datadir=$(opt datadir)
+case "$datadir" in /*) ;; *) datadir=$prefix/$datadir ;; esac
+mandir=$(opt mandir)
+case "$mandir" in /*) ;; *) mandir=$prefix/$mandir ;; esac
 if grep -q '/man1/' <<<"$installed"; then
-	check "man page installed" bash -c "ls '$destdir$prefix'/share/man/man1/fluxstate.1* >/dev/null"
+	check "man page installed and renders" bash -c \
+		"MANWIDTH=80 man -l -P cat '$destdir$mandir/man1/fluxstate.1' | grep -q '^EXIT STATUS'"
 else
 	skip "man page installed" "not built (scdoc missing or -Dman=disabled)"
 fi
-if grep -q 'completion' <<<"$installed"; then
-	check "shell completions installed" bash -c "find '$destdir$prefix/share' -path '*completion*' -type f | grep -q ."
-else
-	skip "shell completions installed" "not part of this build"
-fi
+check "bash completion installed" \
+	bash -c "source '$destdir$datadir/bash-completion/completions/fluxstate' && complete -p fluxstate"
+check "zsh completion installed" grep -q '^#compdef fluxstate' "$destdir$datadir/zsh/site-functions/_fluxstate"
 
 # pkg-config on the DESTDIR tree: the sysroot prefixes -I/-L with DESTDIR.
 export PKG_CONFIG_PATH=$lib/pkgconfig
