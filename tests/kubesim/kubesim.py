@@ -1610,8 +1610,10 @@ class Simulator:
             self.log_file = open(self.log_path, "a", encoding="utf-8")
         self.httpd = Server((host, port), self)
         self.port = self.httpd.server_address[1]
+        # shutdown() waits for the next poll: a short interval makes SIGTERM
+        # end the process in about 0.1 s (test suites stop hundreds).
         self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       kwargs={"poll_interval": 0.2},
+                                       kwargs={"poll_interval": 0.05},
                                        daemon=True)
         self.thread.start()
         return self.url
