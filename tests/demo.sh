@@ -6,18 +6,24 @@
 #   - a cluster whose Flux namespace is stuck Terminating behind finalizers
 #     (residual), with the cleanup plan fluxstate prints for it.
 # Usage: tests/demo.sh   (SKIP_DEPS=1 skips installing Debian packages;
-#                         DEMO_BUILD=DIR changes the build dir, ./build-demo)
+#                         DEMO_BUILD=DIR changes the build dir, ./build-demo;
+#                         FLUXSTATE_CLI=PATH runs that binary, building nothing:
+#                         the cli-demo test does)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "${SKIP_DEPS:-0}" = 1 ] || bash tests/install-deps.sh
 
 build=${DEMO_BUILD:-$top/build-demo}
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" -Dtests=false >/dev/null
+if [ -n "${FLUXSTATE_CLI:-}" ]; then
+	fluxstate=$FLUXSTATE_CLI
+else
+	if [ ! -f "$build/build.ninja" ]; then
+		meson setup "$build" -Dtests=false >/dev/null
+	fi
+	meson compile -C "$build" >/dev/null
+	fluxstate=$build/bindings/cli/fluxstate
 fi
-meson compile -C "$build" >/dev/null
-fluxstate=$build/bindings/cli/fluxstate
 shared=${FLUXSTATE_SHARED:-$top/../shared}
 scenarios=$top/tests/scenarios
 
