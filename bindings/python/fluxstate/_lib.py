@@ -113,7 +113,7 @@ def _check_plain(result: int, func: Any, args: Tuple[Any, ...]) -> int:
 
 
 # name -> (argtypes, restype, errcheck).  One entry per symbol in
-# libfluxstate/libfluxstate.sym; tests/test_prototypes.py holds us to that.
+# libfluxstate/libfluxstate.sym; tests/test_api.py holds us to that.
 PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
     # errors, states, version
     "fluxstate_strerror": ([_c_int], _c_str, None),

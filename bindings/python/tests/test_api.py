@@ -5,7 +5,10 @@ cluster needed."""
 import ctypes
 import os
 import re
+import subprocess
+import sys
 import unittest
+from unittest import mock
 
 import fluxstate
 from fluxstate import _lib
@@ -45,6 +48,68 @@ class TestPrototypes(unittest.TestCase):
         for name, (_, res, check) in _lib.PROTOTYPES.items():
             if res is ctypes.c_int and name not in exempt:
                 self.assertIsNotNone(check, name)
+
+
+def _import_in_child(env_changes):
+    """`import fluxstate` in a fresh interpreter; returns (rc, stdout, stderr)."""
+    env = dict(os.environ)
+    for k, v in env_changes.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    code = ("import fluxstate, sys\n"
+            "maps = [l.split()[-1] for l in open('/proc/self/maps') if 'libfluxstate' in l]\n"
+            "print(fluxstate.library_version, sorted(set(maps))[0])\n")
+    p = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+class TestLoading(unittest.TestCase):
+    def test_soname_through_the_dynamic_linker(self):
+        root = os.environ.get("FLUXSTATE_BUILD_ROOT")
+        if not root:
+            self.skipTest("FLUXSTATE_BUILD_ROOT not set (not run by meson)")
+        libdir = os.path.join(root, "libfluxstate")
+        rc, out, err = _import_in_child({_lib.ENV_LIBRARY: None, "LD_LIBRARY_PATH": libdir})
+        self.assertEqual(rc, 0, err)
+        version, path = out.split()
+        self.assertEqual(version, fluxstate.library_version)
+        self.assertEqual(os.path.dirname(os.path.realpath(path)), os.path.realpath(libdir))
+
+    def test_env_override_naming_a_missing_file(self):
+        rc, out, err = _import_in_child({_lib.ENV_LIBRARY: "/nonexistent/libfluxstate.so.0"})
+        self.assertNotEqual(rc, 0)
+        self.assertIn("ImportError: FLUXSTATE_LIBRARY=/nonexistent/libfluxstate.so.0: no such file", err)
+
+    def test_env_override_naming_another_library(self):
+        libc = "/lib/x86_64-linux-gnu/libc.so.6"
+        if not os.path.exists(libc):
+            self.skipTest("no %s on this machine" % libc)
+        rc, out, err = _import_in_child({_lib.ENV_LIBRARY: libc})
+        self.assertNotEqual(rc, 0)
+        self.assertRegex(err, r"ImportError: .*libc\.so\.6 does not export fluxstate_\w+")
+
+
+class _FakeLib:
+    def __init__(self, version, text):
+        self.fluxstate_version = lambda: version
+        self.fluxstate_version_string = lambda: text
+
+
+class TestVersionCheck(unittest.TestCase):
+    def test_other_major_or_older_library_is_refused(self):
+        for v, text in (((1 << 16), b"1.0.0"), (0, b"0.0.0")):
+            with self.subTest(version=text):
+                with mock.patch.object(_lib, "lib", _FakeLib(v, text)):
+                    with self.assertRaises(ImportError) as cm:
+                        fluxstate._check_version()
+                self.assertIn(text.decode(), str(cm.exception))
+
+    def test_newer_minor_is_accepted(self):
+        with mock.patch.object(_lib, "lib", _FakeLib((0 << 16) | (7 << 8) | 3, b"0.7.3")):
+            self.assertEqual(fluxstate._check_version(), "0.7.3")
 
 
 class TestVersion(unittest.TestCase):
