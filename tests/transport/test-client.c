@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ static struct kubesim plain;   /* plain-http simulator, stopped in teardown too 
 static char logs[1 << 20];     /* everything the library traced */
 static size_t logs_len;
 static char tmpdir[64];
+static pid_t stall_pid;        /* start_stall_server()'s child, killed in teardown too */
 
 static void
 log_fn(const char *message, void *userdata)
@@ -96,6 +99,8 @@ group_teardown(void **state)
 
 	(void)state;
 	assert_no_secret(logs);
+	if (stall_pid > 0 && kill(stall_pid, SIGKILL) == 0)
+		waitpid(stall_pid, NULL, 0);
 	kubesim_stop(&plain);
 	kubesim_stop(&sim);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -1053,6 +1058,125 @@ test_deadline(void **state)
 	fluxstate_ctx_free(ctx);
 }
 
+/*
+ * A raw TCP server for what the simulator does not do. "stall-body":
+ * 200 with a Content-Length, one list item and then silence; "silent":
+ * accepts and never says a word (a TLS handshake that never ends).
+ */
+static pid_t
+start_stall_server(const char *mode, int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 8), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const char reply[] =
+			"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+			"{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":["
+			"{\"metadata\":{\"name\":\"first\"}},{\"metadata\":{\"na";
+
+		int null = open("/dev/null", O_RDWR);
+
+		/* never hold the test runner's pipes open */
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		for (;;) {
+			char req[8192];
+			size_t got = 0;
+			int fd = accept(ls, NULL, NULL);
+
+			if (fd < 0)
+				_exit(1);
+			if (strcmp(mode, "silent") == 0)
+				continue; /* keep fd open, never answer */
+			while (got < sizeof(req) - 1) {
+				ssize_t n = read(fd, req + got, sizeof(req) - 1 - got);
+
+				if (n <= 0)
+					break;
+				got += (size_t)n;
+				req[got] = '\0';
+				if (strstr(req, "\r\n\r\n"))
+					break;
+			}
+			if (write(fd, reply, sizeof(reply) - 1) < 0)
+				_exit(1);
+			/* and then nothing more: fd stays open */
+		}
+	}
+	close(ls);
+	stall_pid = pid;
+	return pid;
+}
+
+static void
+test_stalled_server(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	char url[64];
+	uint64_t t0, took;
+	int port = 0;
+	pid_t pid;
+
+	(void)state;
+	/* headers and one item, then the body stalls: the deadline ends it */
+	pid = start_stall_server("stall-body", &port);
+	free(ctx->conn->server);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	ctx->conn->server = strdup(url);
+	client_of(ctx);
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "paging", 0, 0, 800, &res, &it);
+	took = fluxstate__now_ms() - t0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	print_message("# stalled body: %d after %llu ms: %s\n", res.code, (unsigned long long)took, res.message);
+	assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
+	assert_true(took >= 750 && took < 2000);
+	assert_int_equal(it.n, 1); /* streamed: the item before the stall was handed out */
+	fluxstate__result_clear(&res);
+
+	/* a TLS handshake that never ends: the connect timeout, well before the deadline */
+	pid = start_stall_server("silent", &port);
+	free(ctx->conn->server);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+	ctx->conn->server = strdup(url);
+	assert_int_equal(fluxstate_ctx_set_connect_timeout_ms(ctx, 300), 0);
+	client_of(ctx);
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "paging", 0, 0, 5000, &res, &it);
+	took = fluxstate__now_ms() - t0;
+	print_message("# silent server: %d after %llu ms: %s\n", res.code, (unsigned long long)took, res.message);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	assert_true(took >= 250 && took < 1500);
+	assert_non_null(strstr(res.message, "timed out connecting to the server (connect timeout 300 ms)"));
+	fluxstate__result_clear(&res);
+
+	/* without a shorter connect timeout the operation's deadline applies */
+	assert_int_equal(fluxstate_ctx_set_connect_timeout_ms(ctx, 60000), 0);
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "paging", 0, 0, 700, &res, &it);
+	took = fluxstate__now_ms() - t0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
+	assert_true(took >= 650 && took < 2000);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
 static void
 test_connection_refused(void **state)
 {
@@ -1260,6 +1384,7 @@ main(void)
 		cmocka_unit_test(test_redirect_not_followed),
 		cmocka_unit_test(test_broken_bodies),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_stalled_server),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_watch),
