@@ -1035,6 +1035,9 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 		state = FLUXSTATE_INSTALL_HEALTHY;
 		decisive = FLUXSTATE__SEE_CRDS | FLUXSTATE__SEE_CONTROLLERS | FLUXSTATE__SEE_NAMESPACES |
 			   FLUXSTATE__SEE_CRS | FLUXSTATE__SEE_FLUX_INSTANCE | FLUXSTATE__SEE_OPERATOR;
+		/* an unseen server version could be below this Flux's minimum (partial) */
+		if (r->flux_minimum)
+			decisive |= FLUXSTATE__SEE_SERVER;
 	}
 	if (blind & decisive)
 		state = FLUXSTATE_INSTALL_UNKNOWN;
@@ -1081,7 +1084,7 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 
 		r->action = "investigate";
 		r->summary = fluxstate__asprintf("could not see %s (%s); what was visible is not enough to decide",
-						 kind, msg);
+						 kind[0] ? kind : "the server version", msg);
 		break;
 	}
 	}

@@ -105,6 +105,7 @@ struct read {
 	char *field_selector;
 	int watch;                      /* record as a wait_for_change target */
 	int replayed;                   /* its list restarted and earlier items were dropped */
+	const char *incomplete;         /* answered, but without what it was read for: why */
 };
 
 struct observe {
@@ -166,9 +167,18 @@ on_version(struct read *rd, const struct fluxstate__json *doc)
 {
 	int oom = 0;
 
+	int major, minor, patch;
+
 	free(rd->o->obs->server_version);
 	rd->o->obs->server_version = dup_str(fluxstate__json_get(doc, "gitVersion"), &oom);
-	return oom ? -1 : 0;
+	if (oom)
+		return -1;
+	/* a 200 without a usable version hides the server check as much as a 403 does */
+	if (!rd->o->obs->server_version)
+		rd->incomplete = "the answer has no gitVersion";
+	else if (fluxstate__parse_semver(rd->o->obs->server_version, &major, &minor, &patch) < 0)
+		rd->incomplete = "the answer's gitVersion is not a version";
+	return 0;
 }
 
 static int
@@ -408,26 +418,42 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 	for (i = from; i < o->n_reads; i++) {
 		struct read *rd = &o->reads[i];
 		struct fluxstate__blind_spot *b;
+		const char *what = rd->q.resource ? "list" : "get";
+		const char *target = rd->q.resource ? rd->q.resource : rd->q.raw_path;
+		const char *in = rd->q.namespace ? " in namespace " : "";
+		const char *ns = rd->q.namespace ? rd->q.namespace : "";
 		char *message;
+		int code;
 
 		obs->n_requests += rd->res.n_requests;
 		if (fatal_code(rd->res.code))
-			return fluxstate__error(o->ctx, rd->res.code, "%s while listing %s",
-						fluxstate_strerror(rd->res.code), rd->q.resource ? rd->q.resource : "/version");
-		if (rd->res.code == 0 || rd->res.not_found)
+			return fluxstate__error(o->ctx, rd->res.code, "%s while reading %s",
+						fluxstate_strerror(rd->res.code), target);
+		if (rd->res.code == 0 && !rd->res.not_found && !rd->incomplete)
 			continue;
 		if (rd->res.http_status == 401 || (rd->res.code == FLUXSTATE_EAUTH && rd->res.http_status != 403))
 			return fluxstate__error(o->ctx, FLUXSTATE_EAUTH, "the API server rejected the credentials: %s",
 						rd->res.message ? rd->res.message : "401 Unauthorized");
+		/*
+		 * The client reports a 404 as "not found", not as an error. A list
+		 * never answers 404 for a namespace that does not exist (that is an
+		 * empty list), so here it means the server does not serve the
+		 * resource at all: nothing was seen, which is not "there is none".
+		 */
+		code = rd->res.code ? rd->res.code : rd->res.not_found ? FLUXSTATE_EPROTOCOL : FLUXSTATE_ERROR;
 		n_failed++;
-		common = n_failed == 1 ? rd->res.code : (common == rd->res.code ? common : FLUXSTATE_ERROR);
-		message = rd->res.message ?
-			fluxstate__asprintf("list %s%s%s: %s", rd->q.resource ? rd->q.resource : "/version",
-					    rd->q.namespace ? " in namespace " : "",
-					    rd->q.namespace ? rd->q.namespace : "", rd->res.message) :
-			fluxstate__asprintf("list %s failed: %s (HTTP %ld)",
-					    rd->q.resource ? rd->q.resource : "/version",
-					    fluxstate_strerror(rd->res.code), rd->res.http_status);
+		common = n_failed == 1 ? code : (common == code ? common : FLUXSTATE_ERROR);
+		if (rd->res.code == 0 && rd->res.not_found)
+			message = fluxstate__asprintf("%s %s%s%s: the server does not serve it (HTTP 404%s%s)", what, target,
+						      in, ns, rd->res.message ? ": " : "",
+						      rd->res.message ? rd->res.message : "");
+		else if (rd->res.code == 0)
+			message = fluxstate__asprintf("%s %s%s%s: %s", what, target, in, ns, rd->incomplete);
+		else if (rd->res.message)
+			message = fluxstate__asprintf("%s %s%s%s: %s", what, target, in, ns, rd->res.message);
+		else
+			message = fluxstate__asprintf("%s %s%s%s failed: %s (HTTP %ld)", what, target, in, ns,
+						      fluxstate_strerror(rd->res.code), rd->res.http_status);
 		if (!message)
 			return FLUXSTATE_ENOMEM;
 		b = same_blind_spot(obs, rd->kind, rd->q.namespace, message);
@@ -752,8 +778,12 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 	if (all_failed) {
 		const struct fluxstate__result *res = &o->reads[1].res;
 
-		rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
-				      res->message ? res->message : "no request succeeded");
+		if (res->code == 0 && res->not_found)
+			rc = fluxstate__error(ctx, all_failed, "%s: every request was answered 404 Not Found; "
+					      "this address does not serve the Kubernetes API", fluxstate_strerror(all_failed));
+		else
+			rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
+					      res->message ? res->message : "no request succeeded");
 		goto out;
 	}
 	rc = choose_namespace(o);

@@ -609,6 +609,69 @@ test_healthy_each_decisive_blind_spot_is_unknown(void **state)
 	}
 }
 
+/* An unseen server could be older than this Flux's minimum: healthy cannot be claimed. */
+static void
+test_healthy_hidden_server_version_is_unknown(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+
+	base(&obs, NULL);
+	install_275(&obs, "flux-system");
+	add_blind(&obs, "", NULL, FLUXSTATE__SEE_SERVER);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_UNKNOWN);
+	assert_int_equal(fluxstate_report_get_server_supported(r), -1);
+	assert_int_equal(fluxstate_finding_get_severity(find(r, "access", "not-visible", NULL)), FLUXSTATE_SEVERITY_ERROR);
+	assert_non_null(strstr(fluxstate_report_get_summary(r), "could not see the server version"));
+	fluxstate_report_free(r);
+}
+
+/* Without a Flux version there is no minimum to miss: the server version cannot change it. */
+static void
+test_healthy_unknown_version_hidden_server_stays_healthy(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	size_t i;
+
+	base(&obs, NULL);
+	add_ns(&obs, "flux-system", 1);
+	for (i = 0; i < 11; i++)
+		add_crd(&obs, fluxstate__crds[i].name, NULL);
+	for (i = 0; i < 4; i++)
+		add_ctrl(&obs, "flux-system", fluxstate__controllers[i].name, NULL, "custom-build");
+	add_blind(&obs, "", NULL, FLUXSTATE__SEE_SERVER);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_null(fluxstate_report_get_version(r));
+	assert_int_equal(fluxstate_finding_get_severity(find(r, "access", "not-visible", NULL)),
+			 FLUXSTATE_SEVERITY_WARNING);
+	fluxstate_report_free(r);
+}
+
+/* A server version does not make Flux appear or leftovers vanish. */
+static void
+test_hidden_server_version_keeps_none_and_residual(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+
+	base(&obs, NULL);
+	add_ns(&obs, "flux-system", 0);
+	add_blind(&obs, "", NULL, FLUXSTATE__SEE_SERVER);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_NONE);
+	fluxstate_report_free(r);
+
+	base(&obs, NULL);
+	add_crd(&obs, "gitrepositories.source.toolkit.fluxcd.io", "v2.7.5");
+	add_blind(&obs, "", NULL, FLUXSTATE__SEE_SERVER);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_RESIDUAL);
+	fluxstate_report_free(r);
+}
+
 /* Nothing may be called missing when its list was not visible. */
 static void
 test_hidden_crds_are_not_missing(void **state)
@@ -1294,6 +1357,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_cluster_is_none),
+		cmocka_unit_test(test_healthy_hidden_server_version_is_unknown),
+		cmocka_unit_test(test_healthy_unknown_version_hidden_server_stays_healthy),
+		cmocka_unit_test(test_hidden_server_version_keeps_none_and_residual),
 		cmocka_unit_test(test_precreated_namespace_is_none_with_info),
 		cmocka_unit_test(test_none_with_hidden_secrets_is_unknown),
 		cmocka_unit_test(test_none_each_decisive_blind_spot_is_unknown),
