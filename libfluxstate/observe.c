@@ -505,7 +505,10 @@ add_watch(struct observe *o, struct read *rd)
 	return 0;
 }
 
-/* option > controllers' namespace > operator's > Flux-labelled namespace > $FLUX_SYSTEM_NAMESPACE > default */
+/*
+ * option > controllers' namespace > operator's > Flux-labelled namespace >
+ * an existing namespace the CRDs name as their instance > $FLUX_SYSTEM_NAMESPACE > default
+ */
 static int
 choose_namespace(struct observe *o)
 {
@@ -551,6 +554,19 @@ choose_namespace(struct observe *o)
 		    (!best || fluxstate__streq(obs->namespaces[i].meta.name, env) ||
 		     fluxstate__streq(obs->namespaces[i].meta.name, FLUXSTATE_DEFAULT_FLUX_NAMESPACE)))
 			best = obs->namespaces[i].meta.name;
+	/*
+	 * No labelled controller anywhere: Flux's CRDs name their install's
+	 * namespace (app.kubernetes.io/instance, flux-inventory §2.6). Reading
+	 * that namespace finds controllers that lost their part-of label
+	 * there, which a residual answer would otherwise miss.
+	 */
+	for (i = 0; !best && i < obs->n_crds; i++) {
+		const char *instance = fluxstate__meta_label(&obs->crds[i].meta, FLUXSTATE__LABEL_INSTANCE);
+
+		for (j = 0; instance && !best && j < obs->n_namespaces; j++)
+			if (fluxstate__streq(obs->namespaces[j].meta.name, instance))
+				best = obs->namespaces[j].meta.name;
+	}
 	if (best) {
 		obs->namespace_source = FLUXSTATE__NS_DETECTED;
 	} else if (env) {
