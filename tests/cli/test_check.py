@@ -278,6 +278,36 @@ class Namespace(unittest.TestCase):
         self.assertIn("namespace elsewhere", r2.out.splitlines()[0])
 
 
+class ConnectionFlags(unittest.TestCase):
+    def test_server_and_tls_server_name_override_the_kubeconfig(self):
+        sim = clitest.shared_sim(clitest.seed())
+        # The simulator's certificate names 127.0.0.1, localhost and kubesim.test.
+        r = run("--kubeconfig", sim.kubeconfig, "--tls-server-name", "kubesim.test", "--expect", "none", "-q")
+        self.assertEqual((r.rc, r.err), (0, ""), r)
+        r = run("--kubeconfig", sim.kubeconfig, "--tls-server-name", "wrong.example", "--expect", "none", "-q")
+        self.assertEqual(r.rc, 4, r)
+        self.assertIn("wrong.example", r.err, r)
+        url = sim.url.replace("127.0.0.1", "localhost")
+        r = run("--kubeconfig", sim.kubeconfig, "-s", url, "config")
+        self.assertRegex(r.out, r"(?m)^server: +%s$" % re.escape(url), r)
+        r = run("--kubeconfig", sim.kubeconfig, "--server=%s" % url, "--expect", "none", "-q")
+        self.assertEqual(r.rc, 0, r)
+        dead = "https://127.0.0.1:%d" % clitest.closed_port()
+        r = run("--kubeconfig", sim.kubeconfig, "-s", dead)
+        self.assertEqual(r.rc, 4, r)
+
+    def test_context_cluster_and_user_flags(self):
+        sim = clitest.shared_sim(clitest.seed())
+        # kubesim-cert-admin: the same cluster with the client-certificate user
+        r = run("--kubeconfig", sim.kubeconfig, "--context", "kubesim-cert-admin", "config")
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.out, r"(?m)^auth: +client-certificate$", r)
+        r = run("--kubeconfig", sim.kubeconfig, "--user", "cert-admin", "config")
+        self.assertRegex(r.out, r"(?m)^user: +cert-admin$", r)
+        r = run("--kubeconfig", sim.kubeconfig, "--user", "cert-admin", "--cluster", "kubesim", "--expect", "none", "-q")
+        self.assertEqual((r.rc, r.err), (0, ""), r)
+
+
 class VerboseAndSecrets(unittest.TestCase):
     def test_verbose_traces_requests_without_secrets(self):
         for state in ("none", "residual", "healthy", "unknown"):
@@ -318,6 +348,9 @@ class Colour(unittest.TestCase):
         self.assertRegex(out, r"\x1b\[", "an empty NO_COLOR does not disable colour")
         rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig, "-o", "json"])
         self.assertNotRegex(out, r"\x1b\[", "JSON is never coloured")
+        rc, out, _ = clitest.run_on_tty(["--kubeconfig", sim.kubeconfig], env={"TERM": "dumb"})
+        self.assertNotRegex(out, r"\x1b\[", "TERM=dumb")
+        self.assertIn("state: residual", out)
 
 
 class KubeconfigSources(unittest.TestCase):

@@ -91,7 +91,12 @@ class Taskfile(unittest.TestCase):
         m = DOCUMENTED.search(err)
         self.assertIsNotNone(m, err)
         self.assertEqual(m.groups(), ("healthy", "none"))
-        self.assertIn("Flux is installed or left traces", msg)
+        self.assertIn("Flux is installed or left traces on this cluster, or fluxstate could not tell", msg)
+
+    def test_unknown_fails_bootstrap_precondition_with_exit_3(self):
+        (rc, out, err), _ = self.run_pre("bootstrap", "unknown")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("fluxstate: state is unknown (could not see enough), expected none: ", err)
 
     def test_residual_fails_bootstrap_precondition(self):
         (rc, out, err), _ = self.run_pre("bootstrap", "residual")
@@ -126,6 +131,19 @@ class Justfile(unittest.TestCase):
         self.assertEqual(self.run_recipe("flux-healthy", "healthy")[0], 0)
         rc, _, err = self.run_recipe("flux-healthy", "residual")
         self.assertEqual(rc, 1, err)
+
+    def test_unknown_and_unreachable_keep_their_exit_code(self):
+        rc, out, err = self.run_recipe("flux-absent", "unknown")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("fluxstate: state is unknown (could not see enough), expected none: ", err)
+        self.assertNotIn("Flux is installed or left traces", err)
+        tmp = tempfile.mkdtemp(prefix="fluxstate-cli-just-")
+        kc = clitest.kubeconfig_for_server(os.path.join(tmp, "kc"), "https://127.0.0.1:%d" % clitest.closed_port())
+        rc, out, err = shell(just_recipe("flux-absent").replace("{{kubeconfig}}", kc),
+                             shell_args=("bash", "-euo", "pipefail", "-c"))
+        self.assertEqual(rc, 4, err)
+        self.assertRegex(err, r"(?m)^fluxstate: cannot reach the API server: ")
+        self.assertNotIn("Flux is installed or left traces", err)
 
     def test_bootstrap_depends_on_flux_absent(self):
         with open(os.path.join(EXAMPLES, "justfile")) as f:

@@ -101,6 +101,19 @@ class KubeconfigErrors(unittest.TestCase):
         self.assertEqual(r.rc, 2, r)
         self.assertIn("no-such-context", r.err, r)
 
+    def test_unknown_cluster_or_user_and_bad_server_are_exit_2(self):
+        path = clitest.kubeconfig_for_server(os.path.join(self.tmp, "kc"), "https://127.0.0.1:1")
+        for args, needle in ((["--cluster", "no-such-cluster"], 'cluster "no-such-cluster"'),
+                             (["--user", "no-such-user"], '"no-such-user"'),
+                             (["-s", "not a url"], "server URL"),
+                             (["config", "--user", "no-such-user"], '"no-such-user"')):
+            with self.subTest(args=args):
+                r = run("--kubeconfig", path, *args)
+                self.assertEqual(r.rc, 2, r)
+                self.assertEqual(r.out, "", r)
+                self.assertTrue(r.err.startswith("fluxstate: "), r)
+                self.assertIn(needle, r.err, r)
+
     def test_invalid_namespace_is_exit_2(self):
         path = clitest.kubeconfig_for_server(os.path.join(self.tmp, "kc"), "https://127.0.0.1:1")
         r = run("--kubeconfig", path, "-n", "Not_A_Label")
