@@ -38,6 +38,8 @@ static size_t logs_len;
 static char tmpdir[64];
 static pid_t stall_pid;        /* start_stall_server()'s child, killed in teardown too */
 
+static pid_t start_helper(const char *name, const char *log_path, const char *const *extra, int *port);
+
 static void
 log_fn(const char *message, void *userdata)
 {
@@ -72,22 +74,25 @@ assert_no_secret(const char *text)
 static int
 group_setup(void **state)
 {
-	static const char *args[] = { "--state", NULL, "--config", NULL, NULL };
-	static char st[512], cfg[512];
+	static const char *args[] = { "--state", NULL, "--config", NULL, "--cert-dir", NULL, NULL };
+	static char st[512], cfg[512], certs[128];
 	int r;
 
 	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/transport-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
 	snprintf(st, sizeof(st), "%s/state.yaml", TRANSPORT_DIR);
 	snprintf(cfg, sizeof(cfg), "%s/sim-config.yaml", TRANSPORT_DIR);
+	/* the simulator's CA and server certificate also serve the test's own TLS helpers */
+	snprintf(certs, sizeof(certs), "%s/certs", tmpdir);
 	args[1] = st;
 	args[3] = cfg;
+	args[5] = certs;
 	r = kubesim_start(&sim, args);
 	if (r == KUBESIM_SKIP)
 		exit(77);
 	if (r < 0)
-		return -1;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/transport-XXXXXX");
-	if (!mkdtemp(tmpdir))
 		return -1;
 	return 0;
 }
@@ -125,6 +130,35 @@ static fluxstate_ctx *
 new_ctx(const char *context)
 {
 	return new_ctx_for(&sim, context);
+}
+
+/*
+ * A context from the simulator's kubeconfig merged after @yaml (written to
+ * a file first in $KUBECONFIG), so users and contexts defined there go
+ * through the real loader against the simulator's cluster "kubesim".
+ */
+static fluxstate_ctx *
+new_ctx_merged(const char *yaml, const char *context)
+{
+	fluxstate_ctx *ctx = NULL;
+	char extra[128], list[512];
+	FILE *f;
+	int r;
+
+	snprintf(extra, sizeof(extra), "%s/extra-kubeconfig.yaml", tmpdir);
+	f = fopen(extra, "w");
+	assert_non_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	snprintf(list, sizeof(list), "%s:%s", extra, sim.kubeconfig);
+	setenv("KUBECONFIG", list, 1);
+	assert_int_equal(fluxstate_ctx_new(&ctx), 0);
+	assert_int_equal(fluxstate_ctx_set_log_fn(ctx, log_fn, NULL), 0);
+	r = fluxstate_ctx_load_kubeconfig(ctx, NULL, context);
+	unsetenv("KUBECONFIG");
+	if (r < 0)
+		fail_msg("loading %s: %s", list, fluxstate_ctx_get_error(ctx));
+	return ctx;
 }
 
 /* Drop the client so the next one sees changes made to ctx->conn. */
@@ -648,21 +682,73 @@ test_exec_deadline(void **state)
 static void
 test_impersonation(void **state)
 {
-	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	fluxstate_ctx *ctx = new_ctx_merged(
+		"users:\n- name: imp\n  user:\n    token: " ADMIN_TOKEN "\n    as: jane\n    as-uid: \"1234\"\n"
+		"    as-groups: [devs, ops]\n    as-user-extra: {scopes/x: [view, edit], reason: [audit]}\n"
+		"contexts: [{name: imp, context: {cluster: kubesim, user: imp}}]\n",
+		"imp");
+	struct fluxstate__result res;
+	struct items it;
+	char log_path[128], cert[128], key[128], url[64], *log;
+	const char *extra[] = { "--cert", cert, "--key", key, NULL };
+	int port = 0;
+	pid_t pid;
+
+	(void)state;
+	/* the simulator sees who is impersonated (it logs the user and first group) */
+	list_cm(ctx, "paging", 305, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(log_lines(&sim, "limit=305", "\"impersonate-user\": \"jane\"", "\"impersonate-group\": \"devs\"",
+				   NULL), 1);
+	fluxstate__result_clear(&res);
+
+	/* every header, as sent, recorded by header-echo.py (same CA, same name) */
+	snprintf(log_path, sizeof(log_path), "%s/echo.log", tmpdir);
+	snprintf(cert, sizeof(cert), "%s/certs/server.crt", tmpdir);
+	snprintf(key, sizeof(key), "%s/certs/server.key", tmpdir);
+	pid = start_helper("header-echo.py", log_path, extra, &port);
+	free(ctx->conn->server);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+	ctx->conn->server = strdup(url);
+	client_of(ctx);
+	list_cm(ctx, "paging", 316, 0, 10000, &res, &it);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(res.code, 0);
+	fluxstate__result_clear(&res);
+	log = read_text(log_path);
+	assert_non_null(log);
+	print_message("# %s", log);
+	assert_non_null(strstr(log, "[\"Authorization\", \"Bearer sha256:"));
+	assert_non_null(strstr(log, "[\"Impersonate-User\", \"jane\"]"));
+	assert_non_null(strstr(log, "[\"Impersonate-Uid\", \"1234\"]"));
+	assert_non_null(strstr(log, "[\"Impersonate-Group\", \"devs\"], [\"Impersonate-Group\", \"ops\"]"));
+	assert_non_null(strstr(log, "[\"Impersonate-Extra-reason\", \"audit\"]"));
+	assert_non_null(strstr(log, "[\"Impersonate-Extra-scopes%2Fx\", \"view\"], [\"Impersonate-Extra-scopes%2Fx\", \"edit\"]"));
+	assert_no_secret(log);
+	free(log);
+	fluxstate_ctx_free(ctx);
+}
+
+/* auth-provider oidc: the id-token is the bearer token */
+static void
+test_oidc_id_token(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx_merged(
+		"users:\n- name: oidc\n  user:\n    auth-provider:\n      name: oidc\n      config:\n"
+		"        client-id: fluxstate\n        idp-issuer-url: https://issuer.example\n"
+		"        id-token: " EXEC_TOKEN "\n        refresh-token: SECRET-refresh\n"
+		"contexts: [{name: oidc, context: {cluster: kubesim, user: oidc}}]\n",
+		"oidc");
 	struct fluxstate__result res;
 	struct items it;
 
 	(void)state;
-	ctx->conn->impersonate_user = strdup("jane");
-	ctx->conn->impersonate_groups = calloc(3, sizeof(char *));
-	ctx->conn->impersonate_groups[0] = strdup("devs");
-	ctx->conn->impersonate_groups[1] = strdup("ops");
-	ctx->conn->impersonate_extra = calloc(2, sizeof(char *));
-	ctx->conn->impersonate_extra[0] = strdup("scopes/x=view");
-	client_of(ctx);
-	list_cm(ctx, "paging", 305, 0, 10000, &res, &it);
-	assert_int_equal(log_lines(&sim, "limit=305", "\"impersonate-user\": \"jane\"", "\"impersonate-group\": \"devs\"",
-				   NULL), 1);
+	assert_string_equal(fluxstate__conn_auth_method(ctx->conn), "oidc");
+	list_cm(ctx, "paging", 315, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(it.n, 7);
+	assert_int_equal(log_lines(&sim, "limit=315", "\"user\": \"exec-user\"", "Bearer sha256:", NULL), 1);
 	fluxstate__result_clear(&res);
 	fluxstate_ctx_free(ctx);
 }
@@ -711,24 +797,33 @@ test_tls_server_name(void **state)
 	fluxstate_ctx_free(ctx);
 }
 
-/* Start tests/transport/connect-proxy.py; returns its pid, port in *port. */
+/*
+ * Start the Python helper tests/transport/@name with --log @log_path and
+ * @extra (NULL-terminated, may be NULL); returns its pid, port in *port.
+ */
 static pid_t
-start_proxy(const char *log_path, int *port)
+start_helper(const char *name, const char *log_path, const char *const *extra, int *port)
 {
 	int fds[2];
 	pid_t pid;
 	char buf[256] = "", script[256];
 	size_t len = 0;
 
-	snprintf(script, sizeof(script), "%s/connect-proxy.py", TRANSPORT_DIR);
+	snprintf(script, sizeof(script), "%s/%s", TRANSPORT_DIR, name);
 	assert_int_equal(pipe(fds), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		const char *argv[16] = { "python3", script, "--log", log_path };
+		size_t n = 4;
+
+		while (extra && *extra && n < 15)
+			argv[n++] = *extra++;
+		argv[n] = NULL;
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl("/usr/bin/python3", "python3", script, "--log", log_path, (char *)NULL);
+		execv("/usr/bin/python3", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -748,9 +843,15 @@ start_proxy(const char *log_path, int *port)
 	if (sscanf(buf, "listening on 127.0.0.1:%d", port) != 1) {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
-		fail_msg("proxy did not start: %s", buf);
+		fail_msg("%s did not start: %s", name, buf);
 	}
 	return pid;
+}
+
+static pid_t
+start_proxy(const char *log_path, int *port)
+{
+	return start_helper("connect-proxy.py", log_path, NULL, port);
 }
 
 static void
@@ -1373,6 +1474,7 @@ main(void)
 		cmocka_unit_test(test_exec_errors),
 		cmocka_unit_test(test_exec_deadline),
 		cmocka_unit_test(test_impersonation),
+		cmocka_unit_test(test_oidc_id_token),
 		cmocka_unit_test(test_tls_server_name),
 		cmocka_unit_test(test_proxy_url),
 		cmocka_unit_test(test_path_prefix),
