@@ -6,10 +6,18 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+
+/*
+ * When every read of a probe failed (say, all denied), its report has
+ * nothing to watch: then the only way to notice a change (access granted,
+ * Flux installed) is to probe again, at this interval.
+ */
+#define UNWATCHABLE_REPROBE_MS 2000u
 
 static unsigned long long
 now_ms(void)
@@ -58,6 +66,39 @@ print_transition(const struct cli_options *opts, const struct cli_style *style,
 	fflush(stdout);
 }
 
+static void
+sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Wait for a change after @report, at most @ms. Returns 0 (changed, or
+ * time to probe again), FLUXSTATE_ETIMEDOUT, or another error.
+ */
+static int
+wait_for_change(const struct cli_options *opts, fluxstate_ctx *ctx, const fluxstate_report *report,
+		unsigned int ms)
+{
+	int r = fluxstate_ctx_wait_for_change(ctx, report, ms);
+
+	/* The arguments are valid, so EINVAL means nothing to watch. */
+	if (r != FLUXSTATE_EINVAL)
+		return r;
+	if (opts->verbose)
+		fprintf(stderr, "fluxstate: trace: nothing to watch (every read failed): probing again in %u ms\n",
+			ms < UNWATCHABLE_REPROBE_MS ? ms : UNWATCHABLE_REPROBE_MS);
+	if (ms <= UNWATCHABLE_REPROBE_MS) {
+		sleep_ms(ms);
+		return FLUXSTATE_ETIMEDOUT;
+	}
+	sleep_ms(UNWATCHABLE_REPROBE_MS);
+	return 0;
+}
+
 static int
 probe_failed(fluxstate_ctx *ctx, int r)
 {
@@ -96,7 +137,7 @@ cli_wait_for(const struct cli_options *opts)
 		if (t >= deadline) {
 			r = FLUXSTATE_ETIMEDOUT;
 		} else {
-			r = fluxstate_ctx_wait_for_change(ctx, report, (unsigned int)(deadline - t));
+			r = wait_for_change(opts, ctx, report, (unsigned int)(deadline - t));
 			t = now_ms();
 		}
 		if (r == 0 && t < deadline) {

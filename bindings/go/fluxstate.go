@@ -351,11 +351,14 @@ const waitSlice = 2 * time.Second
 // (not polling). It returns true when a change was seen (call Detect again
 // to learn the new state), false when timeout passed without one.
 //
-// since must come from Detect on this Context. ctx is honoured like in
-// Detect: the wait ends at the sooner of timeout and ctx.Deadline(), and
-// returns ctx.Err() when ctx is done first. A cancel is noticed within
-// about two seconds (the library wait cannot be interrupted, so a
-// cancellable ctx waits in slices of that length).
+// since must come from Detect on this Context; a Report whose every read
+// failed (all denied, say) has nothing to watch, and WaitForChange then
+// returns ErrInvalid at once: Detect again later instead.
+//
+// ctx is honoured like in Detect: the wait ends at the sooner of timeout
+// and ctx.Deadline(), and returns ctx.Err() when ctx is done first. A
+// cancel is noticed within about two seconds (the library wait cannot be
+// interrupted, so a cancellable ctx waits in slices of that length).
 func (c *Context) WaitForChange(ctx context.Context, since *Report, timeout time.Duration) (bool, error) {
 	if ctx == nil {
 		ctx = context.Background()

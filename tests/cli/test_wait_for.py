@@ -93,6 +93,23 @@ class WaitFor(unittest.TestCase):
         # A poll every 100 ms for 4 s would be ~40 probes' worth.
         self.assertLessEqual(len(log), 3 * per_probe + 20, "%d requests for one wait (one probe: %d)" % (len(log), per_probe))
 
+    def test_cluster_with_nothing_to_watch_is_probed_again_until_timeout(self):
+        # Every list denied: the report has nothing to watch, so the wait
+        # must fall back to probing again (at an interval), not give up
+        # with a usage error.
+        config = os.path.join(self.sim.dir, "deny-all.yaml")
+        with open(config, "w") as f:
+            yaml.safe_dump({"deny": [{"user": "*", "verbs": ["list", "get", "watch"], "resource": "*"}]}, f)
+        sim = clitest.Sim(clitest.seed(), extra_args=["--config", config])
+        self.addCleanup(sim.stop)
+        r = run("--kubeconfig", sim.kubeconfig, "--wait-for", "healthy", "--timeout", "5s")
+        self.assertEqual(r.rc, 5, r)
+        self.assertGreaterEqual(r.elapsed, 4.5, r)
+        self.assertLess(r.elapsed, 15, r)
+        self.assertRegex(r.err, r"^fluxstate: timed out after 5s waiting for state healthy; state is unknown: .+\n$")
+        probes = [e for e in sim.requests() if e.get("path") == "/version"]
+        self.assertTrue(2 <= len(probes) <= 4, "%d probes in 5 s" % len(probes))
+
     def test_quiet_wait(self):
         r = run("--kubeconfig", self.sim.kubeconfig, "--wait-for", "none", "-q")
         self.assertEqual((r.rc, r.out), (0, ""), r)

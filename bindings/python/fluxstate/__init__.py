@@ -468,7 +468,10 @@ class Context:
     def wait_for_change(self, since: Report, timeout: float) -> bool:
         """Block until something that decides the state changed after
         *since* was taken (True), or *timeout* seconds passed (False).
-        Probe again afterwards to learn the new state."""
+        Probe again afterwards to learn the new state.  A report whose
+        every read failed (all denied, say) has nothing to watch: that
+        raises InvalidArgumentError (a ValueError) at once; probe again
+        later instead."""
         if not isinstance(since, Report):
             raise TypeError("since must be a Report")
         ms = _ms(timeout, "timeout")
