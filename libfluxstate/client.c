@@ -798,6 +798,25 @@ op_start(struct op *op, uint64_t deadline)
 		if (curl_easy_setopt(op->easy, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK)
 			return op_fail(op, FLUXSTATE_ENETWORK, "libcurl cannot use an in-memory CA certificate");
 	}
+	if (c->proxy && fluxstate__has_prefix(c->proxy, "https://")) {
+		/*
+		 * Go dials an https proxy with the transport's TLS config, so
+		 * client-go verifies the proxy like the API server: the
+		 * kubeconfig CA only (or nothing when insecure), not the system
+		 * store curl would use.
+		 */
+		if (conn->insecure_skip_tls_verify) {
+			curl_easy_setopt(op->easy, CURLOPT_PROXY_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(op->easy, CURLOPT_PROXY_SSL_VERIFYHOST, 0L);
+		} else if (conn->ca_pem && conn->ca_pem_len) {
+			struct curl_blob blob = { .data = conn->ca_pem, .len = conn->ca_pem_len, .flags = CURL_BLOB_COPY };
+
+			curl_easy_setopt(op->easy, CURLOPT_PROXY_CAINFO, NULL);
+			curl_easy_setopt(op->easy, CURLOPT_PROXY_CAPATH, NULL);
+			if (curl_easy_setopt(op->easy, CURLOPT_PROXY_CAINFO_BLOB, &blob) != CURLE_OK)
+				return op_fail(op, FLUXSTATE_ENETWORK, "libcurl cannot use an in-memory CA for the proxy");
+		}
+	}
 	if (c->send_credentials && cert && key) {
 		struct curl_blob cb = { .data = (void *)cert, .len = cert_len, .flags = CURL_BLOB_COPY };
 		struct curl_blob kb = { .data = (void *)key, .len = key_len, .flags = CURL_BLOB_COPY };

@@ -203,6 +203,12 @@ CASES = {
     "auth-provider-oidc": dict(files={"config": std(
         "- name: u\n  user:\n    auth-provider:\n      name: oidc\n      config: {{client-id: k, "
         "idp-issuer-url: \"https://127.0.0.1:1\", id-token: {jwt}}}\n")}),
+    "proxy-url-http": dict(files={"config": std("- name: u\n  user: {{token: {token}}}\n",
+                                                "    proxy-url: http://127.0.0.1:{proxy_port}\n")}, proxy=True),
+    "proxy-url-https": dict(files={"config": std("- name: u\n  user: {{token: {token}}}\n",
+                                                 "    proxy-url: https://127.0.0.1:{tls_proxy_port}\n")}, proxy=True),
+    "proxy-url-socks5": dict(files={"config": std("- name: u\n  user: {{token: {token}}}\n",
+                                                  "    proxy-url: socks5://127.0.0.1:{proxy_port}\n")}, proxy=True),
     "proxy-url-ftp": dict(files={"config": std("- name: u\n  user: {{token: {token}}}\n",
                                                "    proxy-url: ftp://127.0.0.1:21\n")}),
 }
@@ -231,6 +237,18 @@ class World:
     def __init__(self):
         self.sim = simhelper.Sim(config=SIM_CONFIG)
         self.plain = simhelper.Sim(config=SIM_CONFIG, plain=True)
+        # tests/transport/connect-proxy.py: plain (CONNECT and SOCKS5) and TLS;
+        # the TLS one uses the simulator's certificate, so the cluster CA verifies it
+        self.proxy_log = os.path.join(self.sim.dir, "proxy.log")
+        self.proxies = []
+        ports = []
+        script = os.path.join(HERE, "..", "transport", "connect-proxy.py")
+        for extra in ([], ["--tls", os.path.join(self.sim.dir, "certs", "server.crt"),
+                           os.path.join(self.sim.dir, "certs", "server.key")]):
+            p = subprocess.Popen([sys.executable, script, "--log", self.proxy_log] + extra,
+                                 stdout=subprocess.PIPE, text=True)
+            self.proxies.append(p)
+            ports.append(int(p.stdout.readline().strip().rsplit(":", 1)[1]))
         certs = os.path.join(self.sim.dir, "certs")
         with open(os.path.join(certs, "ca.crt")) as f:
             ca_pem = f.read()
@@ -251,12 +269,16 @@ class World:
             "carol_crt": pem_to_b64(carol_crt), "carol_key": pem_to_b64(carol_key),
             "carol_crt_pem": carol_crt, "carol_key_pem": carol_key, "other_ca_pem": other_ca,
             "plain_url": self.plain.url, "plain_port": self.plain.port,
+            "proxy_port": ports[0], "tls_proxy_port": ports[1],
             "jwt": header + "." + body + ".",
             "plugin_v1": PLUGIN.format(ver="v1", token=ADMIN_TOKEN),
             "plugin_v1beta1": PLUGIN.format(ver="v1beta1", token=ADMIN_TOKEN),
         }
 
     def stop(self):
+        for p in self.proxies:
+            p.terminate()
+            p.wait()
         self.sim.stop()
         self.plain.stop()
 
@@ -301,6 +323,8 @@ def signature(lines, prefix, exec_info):
 
 def describe(sig):
     if sig["outcome"] == "no request":
+        if sig.get("proxy saw"):
+            return "no request; via proxy: " + ", ".join(sig["proxy saw"])
         return "no request"
     parts = []
     for i in sig["identities"]:
@@ -314,6 +338,8 @@ def describe(sig):
                                      " as=" + imp if imp else ""))
     if "paths carry prefix" in sig:
         parts.append("prefix kept" if sig["paths carry prefix"] else "prefix lost")
+    if "proxy saw" in sig:
+        parts.append("via proxy: " + ", ".join(sig["proxy saw"]) if sig["proxy saw"] else "proxy unused")
     return "; ".join(sorted(set(parts)))
 
 
@@ -351,6 +377,7 @@ class Runner:
         sim = self.world.plain if self.case.get("plain") else self.world.sim
         log = sim.log
         offset = os.path.getsize(log) if os.path.exists(log) else 0
+        proxy_offset = os.path.getsize(self.world.proxy_log) if os.path.exists(self.world.proxy_log) else 0
         exec_out = os.path.join(self.dir, "exec-info")
         if os.path.exists(exec_out):
             os.unlink(exec_out)
@@ -362,6 +389,14 @@ class Runner:
         import time
         time.sleep(0.15)
         lines, _ = read_new(log, offset)
+        tunnels = None
+        if self.case.get("proxy"):
+            with open(self.world.proxy_log, "a+") as f:
+                f.seek(proxy_offset)
+                tunnels = {t.split(" HTTP/")[0].split(":")[0] for t in f.read().splitlines()}
+            if len(tunnels) > 1:  # spare connections dropped mid-handshake, as above
+                tunnels.discard("TLS handshake failed")
+            tunnels = sorted(tunnels)
         info = None
         if self.case.get("exec_info"):
             try:
@@ -369,7 +404,10 @@ class Runner:
                     info = f.read()
             except FileNotFoundError:
                 info = "(plugin not run)"
-        return proc.returncode, proc.stdout.strip(), signature(lines, self.case.get("prefix"), info)
+        sig = signature(lines, self.case.get("prefix"), info)
+        if tunnels is not None:
+            sig["proxy saw"] = tunnels
+        return proc.returncode, proc.stdout.strip(), sig
 
     def path_arg(self):
         return self.case.get("path", None if "env" in self.case else "config")

@@ -4,13 +4,15 @@
 Prints "listening on 127.0.0.1:PORT" and appends one line per tunnel to
 --log: the CONNECT request line, or "SOCKS5 <atyp> host:port" (atyp is
 "domain" when the client left name resolution to the proxy, as socks5h
-does). Only loopback targets are tunnelled.
+does). Only loopback targets are tunnelled. With --tls CERT KEY it is an
+HTTPS proxy (TLS to the proxy, then CONNECT inside it).
 """
 import struct
 import argparse
 import select
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 
@@ -64,7 +66,10 @@ class Handler(socketserver.BaseRequestHandler):
         socks = [sock, up]
         try:
             while True:
-                r, _, _ = select.select(socks, [], [], 60)
+                # TLS may hold decrypted bytes select() cannot see
+                r = [s for s in socks if isinstance(s, ssl.SSLSocket) and s.pending()]
+                if not r:
+                    r, _, _ = select.select(socks, [], [], 60)
                 if not r:
                     return
                 for s in r:
@@ -78,10 +83,16 @@ class Handler(socketserver.BaseRequestHandler):
             up.close()
 
     def handle(self):
+        if self.server.tls:
+            try:
+                self.request = self.server.tls.wrap_socket(self.request, server_side=True)
+            except (OSError, ssl.SSLError):
+                self.log("TLS handshake failed")
+                return
+            self.log("TLS")
         sock = self.request
         try:
-            first = sock.recv(1, socket.MSG_PEEK)
-            if first == b"\x05":
+            if not self.server.tls and sock.recv(1, socket.MSG_PEEK) == b"\x05":
                 return self.socks5()
         except OSError:
             return
@@ -122,9 +133,14 @@ class Server(socketserver.ThreadingTCPServer):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.log_path = args.log
+    srv.tls = None
+    if args.tls:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(*args.tls)
     srv.log_lock = threading.Lock()
     print("listening on 127.0.0.1:%d" % srv.server_address[1], flush=True)
     try:

@@ -901,6 +901,32 @@ test_proxy_url(void **state)
 		fail_msg("proxy log: %s", plog);
 	free(plog);
 	fluxstate__result_clear(&res);
+	/* https:// proxy, verified like the API server (client-go uses one TLS config for both) */
+	{
+		char cert[128], key[128];
+		const char *extra[] = { "--tls", cert, key, NULL };
+
+		snprintf(cert, sizeof(cert), "%s/certs/server.crt", tmpdir);
+		snprintf(key, sizeof(key), "%s/certs/server.key", tmpdir);
+		unlink(log_path);
+		pid = start_helper("connect-proxy.py", log_path, extra, &port);
+		free(ctx->conn->proxy_url);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+		ctx->conn->proxy_url = strdup(url);
+		client_of(ctx);
+		list_cm(ctx, "paging", 317, 0, 10000, &res, &it);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		plog = read_text(log_path);
+		if (res.code != 0)
+			fail_msg("https proxy: %s; proxy log: %s", res.message, plog ? plog : "(none)");
+		assert_int_equal(it.n, 7);
+		snprintf(want, sizeof(want), "TLS\nCONNECT 127.0.0.1:%d HTTP/1.1", sim.port);
+		assert_non_null(plog);
+		assert_non_null(strstr(plog, want));
+		free(plog);
+		fluxstate__result_clear(&res);
+	}
 	/* a proxy that is not there: a network error naming no secret */
 	free(ctx->conn->proxy_url);
 	ctx->conn->proxy_url = strdup(url); /* the proxy is stopped now */
