@@ -150,6 +150,52 @@ class Justfile(unittest.TestCase):
             self.assertRegex(f.read(), r"(?m)^bootstrap:.*\bflux-absent\b")
 
 
+def every_fluxstate_line():
+    """(example, line) for every shell line of the Taskfile and the justfile
+    that runs fluxstate, with its template variable for the kubeconfig."""
+    with open(os.path.join(EXAMPLES, "Taskfile.yaml")) as f:
+        tf = yaml.safe_load(f)
+    found = []
+    for name, task in tf["tasks"].items():
+        for cmd in task.get("cmds") or []:
+            if isinstance(cmd, str) and "fluxstate" in cmd:
+                found.append(("Taskfile %s" % name, cmd.replace("{{.KUBECONFIG_FILE}}", "{kc}")))
+        for pre in task.get("preconditions") or []:
+            if "fluxstate" in pre["sh"]:
+                found.append(("Taskfile %s precondition" % name, pre["sh"].replace("{{.KUBECONFIG_FILE}}", "{kc}")))
+    with open(os.path.join(EXAMPLES, "justfile")) as f:
+        names = re.findall(r"(?m)^([a-z][\w-]*)\s*:", f.read())
+    for name in names:
+        body = just_recipe(name)
+        if "fluxstate" in body:
+            found.append(("justfile %s" % name, body.replace("{{kubeconfig}}", "{kc}")))
+    return found
+
+
+class EveryLine(unittest.TestCase):
+    # What each state must give, per kind of line (0 ok, 1 another state).
+    WANT = {"--expect none": {"none": 0, "residual": 1, "healthy": 1},
+            "--expect healthy": {"none": 1, "residual": 1, "healthy": 0},
+            "cleanup-plan": {"none": 1, "residual": 0, "healthy": 1},
+            "": {"none": 0, "residual": 0, "healthy": 0}}
+
+    def test_every_fluxstate_line_runs_with_its_documented_exit_code(self):
+        lines = every_fluxstate_line()
+        self.assertGreaterEqual(len(lines), 8, lines)
+        for state in ("none", "residual", "healthy"):
+            sim = clitest.shared_sim(clitest.seed() if state == "none" else scenario_for(state))
+            for where, line in lines:
+                kind = next(k for k in self.WANT if k in line)
+                with self.subTest(example=where, state=state):
+                    rc, out, err = shell(line.replace("{kc}", sim.kubeconfig),
+                                         shell_args=("bash", "-euo", "pipefail", "-c"))
+                    self.assertEqual(rc, self.WANT[kind][state], (line, out, err))
+                    if kind == "cleanup-plan" and rc == 0:
+                        self.assertTrue(out.startswith("#!/bin/sh\n"), out)
+                    if kind == "" and rc == 0:
+                        self.assertIn("state: %s" % state, out)
+
+
 class CI(unittest.TestCase):
     def run_step(self, kubeconfig):
         work = tempfile.mkdtemp(prefix="fluxstate-cli-ci-")
