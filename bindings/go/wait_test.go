@@ -225,3 +225,20 @@ func TestWaitForChangeRefusesForeignAndBadArguments(t *testing.T) {
 		t.Errorf("copied Report: WaitForChange = %v, %v; want false, nil", changed, err)
 	}
 }
+
+func TestWaitForChangeWithNothingToWatchIsInvalid(t *testing.T) {
+	dest := t.TempDir() + "/" + baseScenario
+	helper(t, "with-config", scenarioPath(t, baseScenario), dest,
+		`{"deny": [{"user": "*", "verbs": ["list", "get", "watch"], "resource": "*"}]}`)
+	sim := startSim(t, dest)
+	c := open(t, Options{Kubeconfig: sim.Kubeconfig})
+	r := detectState(t, c, StateUnknown)
+	t0 := time.Now()
+	changed, err := c.WaitForChange(context.Background(), r, 30*time.Second)
+	if changed || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "nothing to watch") {
+		t.Errorf("WaitForChange on an all-denied report = %v, %v; want ErrInvalid (nothing to watch)", changed, err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("took %v; want at once", d)
+	}
+}

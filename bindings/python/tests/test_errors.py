@@ -115,6 +115,22 @@ class TestErrorKinds(unittest.TestCase):
                 self.assertLess(time.monotonic() - t0, 5)
 
 
+    def test_wait_for_change_with_nothing_to_watch_is_value_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            scen = copy_scenario(BASE, tmp, deny=[{"user": "*", "verbs": ["list", "get", "watch"],
+                                                   "resource": "*"}])
+            with Simulator(scen) as sim:
+                with fluxstate.Context(sim.kubeconfig) as ctx:
+                    r = ctx.probe()
+                    self.assertIs(r.state, fluxstate.State.UNKNOWN, r.summary)
+                    t0 = time.monotonic()
+                    with self.assertRaises(ValueError) as cm:
+                        ctx.wait_for_change(r, 30)
+                    self.assertLess(time.monotonic() - t0, 5, "did not fail at once")
+        self.assertIsInstance(cm.exception, fluxstate.InvalidArgumentError)
+        self.assertIn("nothing to watch", str(cm.exception))
+
+
 FLUX_CRD = """\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
