@@ -509,7 +509,7 @@ add_credentials(struct op *op, uint64_t deadline, const unsigned char **cert, si
 		} else if (conn->token) {
 			goto token;
 		} else {
-			return op_fail(op, FLUXSTATE_EAUTH, "open %s: %s", conn->token_file, strerror(-rr));
+			return op_fail(op, FLUXSTATE_EAUTH, "open %s: %s", conn->token_file, fluxstate__errno_text(-rr));
 		}
 	} else if (conn->token) {
 token:

@@ -262,7 +262,7 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 		argv[i + 1] = ec->args[i];
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0 || (!interactive && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
-		*msg = fluxstate__asprintf("getting credentials: exec: %s", strerror(errno));
+		*msg = fluxstate__asprintf("getting credentials: exec: %s", fluxstate__errno_text(errno));
 		r = FLUXSTATE_EAUTH;
 		goto out;
 	}
@@ -284,7 +284,7 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 						   ec->command, exec_docs, hint && *hint ? "\n\n" : "", hint ? hint : "");
 			free(hint);
 		} else {
-			*msg = fluxstate__asprintf("getting credentials: exec: %s: %s", ec->command, strerror(r));
+			*msg = fluxstate__asprintf("getting credentials: exec: %s: %s", ec->command, fluxstate__errno_text(r));
 		}
 		r = FLUXSTATE_EAUTH;
 		goto out;

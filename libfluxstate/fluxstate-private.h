@@ -53,6 +53,7 @@ void fluxstate__wipe(void *p, size_t len);                   /* not optimised aw
 void fluxstate__free_secret(char *s);                        /* wipe strlen(s) then free */
 void fluxstate__free_secret_n(void *p, size_t len);
 int fluxstate__read_file(const char *path, size_t max, char **ret, size_t *ret_len); /* 0 or -errno */
+const char *fluxstate__errno_text(int e); /* Go-style lower-case strerror, thread-safe (per-thread buffer) */
 uint64_t fluxstate__now_ms(void);                            /* CLOCK_MONOTONIC */
 /* Short non-reversible fingerprint of a secret for logs: "sha256:<8 hex>". Caller frees. */
 char *fluxstate__fingerprint(const void *secret, size_t len);

@@ -130,7 +130,6 @@ push(void **arr, size_t *n, size_t elem)
 	return 0;
 }
 
-static const char *errno_text(int e);
 
 static int
 empty(const char *s)
@@ -1124,7 +1123,7 @@ load_file(const char *file, struct fluxstate__kubeconfig **ret, char **ret_error
 			*ret_error = fluxstate__asprintf("read %s: file is larger than %u bytes", file,
 							 KUBECONFIG_MAX_BYTES);
 		else
-			*ret_error = fluxstate__asprintf("open %s: %s", file, errno_text(-r));
+			*ret_error = fluxstate__asprintf("open %s: %s", file, fluxstate__errno_text(-r));
 		return *ret_error ? FLUXSTATE_ECONFIG : FLUXSTATE_ENOMEM;
 	}
 	kc = calloc(1, sizeof(*kc));
@@ -1467,20 +1466,6 @@ errlist_add(struct errlist *l, const char *fmt, ...)
 	l->n++;
 }
 
-/* Go spells errno text in lower case ("permission denied"). */
-static const char *
-errno_text(int e)
-{
-	static __thread char buf[128];
-	char tmp[128];
-	const char *s = strerror_r(e, tmp, sizeof(tmp));
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	if (buf[0] >= 'A' && buf[0] <= 'Z')
-		buf[0] = (char)(buf[0] + 32);
-	return buf;
-}
-
 static void
 check_openable(struct errlist *l, const char *path, const char *what, const char *owner)
 {
@@ -1490,7 +1475,7 @@ check_openable(struct errlist *l, const char *path, const char *what, const char
 		fclose(f);
 		return;
 	}
-	errlist_add(l, "unable to read %s %s for %s due to open %s: %s", what, path, owner, path, errno_text(errno));
+	errlist_add(l, "unable to read %s %s for %s due to open %s: %s", what, path, owner, path, fluxstate__errno_text(errno));
 }
 
 /* The selected cluster after overrides (client_config.go getCluster). */
@@ -1702,8 +1687,13 @@ parse_server(fluxstate_ctx *ctx, const char *server, struct fluxstate__conn *con
 		strcpy(scheme, "http");
 	}
 	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server \"%s\": unsupported protocol scheme \"%s\"",
-				     server, scheme);
+		/* user information may hold a password: never echo it */
+		const char *auth = strstr(server, "://") + 3, *at = strchr(auth, '@');
+		int shown = at && at < auth + strcspn(auth, "/?#") ? (int)(auth - server) : (int)strlen(server);
+
+		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server \"%.*s%s%s\": unsupported protocol scheme \"%s\"",
+				     shown, server, shown < (int)strlen(server) ? "xxxxx" : "",
+				     shown < (int)strlen(server) ? at : "", scheme);
 		goto out;
 	}
 	rest = strstr(server, "://") + 3;
@@ -1885,7 +1875,7 @@ fill_auth(fluxstate_ctx *ctx, const struct kc_user *u, const char *user_name, co
 		r = read_whole(u->token_file, &data, &len);
 		if (r < 0)
 			return fluxstate__error(ctx, FLUXSTATE_ECONFIG, "open %s: %s", u->token_file,
-						r == -EISDIR ? "is a directory" : errno_text(-r));
+						r == -EISDIR ? "is a directory" : fluxstate__errno_text(-r));
 		conn->token = trim_space(data, len);
 		fluxstate__free_secret_n(data, len);
 		if (!conn->token || !(conn->token_file = strdup(u->token_file)))
@@ -1914,7 +1904,7 @@ fill_auth(fluxstate_ctx *ctx, const struct kc_user *u, const char *user_name, co
 			r = read_whole(u->cert_file, &data, &len);
 			if (r < 0)
 				return fluxstate__error(ctx, FLUXSTATE_ECONFIG, "unable to read client-cert %s for %s due to %s",
-							u->cert_file, user_name, r == -EISDIR ? "is a directory" : errno_text(-r));
+							u->cert_file, user_name, r == -EISDIR ? "is a directory" : fluxstate__errno_text(-r));
 			conn->client_cert_pem = (unsigned char *)data;
 			conn->client_cert_pem_len = len;
 			conn->client_cert_source = strdup(u->cert_file);
@@ -1926,7 +1916,7 @@ fill_auth(fluxstate_ctx *ctx, const struct kc_user *u, const char *user_name, co
 			r = read_whole(u->key_file, &data, &len);
 			if (r < 0)
 				return fluxstate__error(ctx, FLUXSTATE_ECONFIG, "unable to read client-key %s for %s due to %s",
-							u->key_file, user_name, r == -EISDIR ? "is a directory" : errno_text(-r));
+							u->key_file, user_name, r == -EISDIR ? "is a directory" : fluxstate__errno_text(-r));
 			conn->client_key_pem = (unsigned char *)data;
 			conn->client_key_pem_len = len;
 		}
@@ -1967,7 +1957,7 @@ fill_tls(fluxstate_ctx *ctx, const struct eff_cluster *c, struct fluxstate__conn
 		r = read_whole(c->ca_file, &data, &len);
 		if (r < 0)
 			return fluxstate__error(ctx, FLUXSTATE_ECONFIG, "unable to read certificate-authority %s due to %s",
-						c->ca_file, r == -EISDIR ? "is a directory" : errno_text(-r));
+						c->ca_file, r == -EISDIR ? "is a directory" : fluxstate__errno_text(-r));
 		conn->ca_pem = (unsigned char *)data;
 		conn->ca_pem_len = len;
 		conn->ca_source = strdup(c->ca_file);
@@ -2061,7 +2051,7 @@ resolve_in_cluster(fluxstate_ctx *ctx, const char *dir, const struct fluxstate__
 		return FLUXSTATE_ENOMEM;
 	r = read_whole(path, &data, &len);
 	if (r < 0) {
-		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "open %s: %s", path, errno_text(-r));
+		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "open %s: %s", path, fluxstate__errno_text(-r));
 		free(path);
 		return r;
 	}

@@ -268,3 +268,21 @@ fluxstate__log(fluxstate_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	ctx->log_fn(line, ctx->log_userdata);
 }
+
+/*
+ * Go spells errno text in lower case ("permission denied"). strerror() is
+ * not thread-safe; the per-thread buffer keeps contexts on different
+ * threads independent.
+ */
+const char *
+fluxstate__errno_text(int e)
+{
+	static __thread char buf[128];
+	char tmp[128];
+	const char *s = strerror_r(e, tmp, sizeof(tmp));
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] + 32);
+	return buf;
+}

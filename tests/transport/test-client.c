@@ -391,7 +391,7 @@ test_token_file(void **state)
 	unlink(path);
 	list_cm(ctx, "paging", 200, 0, 10000, &res, &it);
 	assert_int_equal(res.code, FLUXSTATE_EAUTH);
-	assert_non_null(strstr(res.message, "No such file or directory"));
+	assert_non_null(strstr(res.message, ": no such file or directory"));
 	fluxstate__result_clear(&res);
 	ctx->conn->token = strdup(ADMIN_TOKEN);
 	client_of(ctx);
