@@ -426,6 +426,9 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 		int code;
 
 		obs->n_requests += rd->res.n_requests;
+		/* every apiserver list names its resourceVersion; a 200 without one ({} from a proxy) listed nothing */
+		if (rd->q.resource && rd->res.code == 0 && !rd->res.not_found && !rd->res.resource_version)
+			rd->incomplete = "the answer is not a Kubernetes list (no metadata.resourceVersion)";
 		if (fatal_code(rd->res.code))
 			return fluxstate__error(o->ctx, rd->res.code, "%s while reading %s",
 						fluxstate_strerror(rd->res.code), target);
@@ -440,7 +443,7 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 		 * empty list), so here it means the server does not serve the
 		 * resource at all: nothing was seen, which is not "there is none".
 		 */
-		code = rd->res.code ? rd->res.code : rd->res.not_found ? FLUXSTATE_EPROTOCOL : FLUXSTATE_ERROR;
+		code = rd->res.code ? rd->res.code : FLUXSTATE_EPROTOCOL;
 		n_failed++;
 		common = n_failed == 1 ? code : (common == code ? common : FLUXSTATE_ERROR);
 		if (rd->res.code == 0 && rd->res.not_found)
@@ -797,6 +800,9 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		if (res->code == 0 && res->not_found)
 			rc = fluxstate__error(ctx, all_failed, "%s: every request was answered 404 Not Found; "
 					      "this address does not serve the Kubernetes API", fluxstate_strerror(all_failed));
+		else if (res->code == 0)
+			rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
+					      o->reads[1].incomplete);
 		else
 			rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
 					      res->message ? res->message : "no request succeeded");

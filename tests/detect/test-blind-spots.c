@@ -1,8 +1,8 @@
 /*
  * Blind spots, exhaustively: for one baseline scenario, probe it once to
  * learn every read a detection makes (from the simulator's request log), then
- * make each read fail in turn (403, 404, and a cut-off answer: truncated,
- * reset, malformed or 500) and check the answer against the contract in
+ * make each read fail in turn (403, 404, a cut-off answer: truncated,
+ * reset, malformed or 500, and a 200 that is not a list: `{}`) and check the answer against the contract in
  * docs/states.md, "unknown":
  *
  *   - a failed read is never silent: an access/not-visible finding names it,
@@ -15,8 +15,8 @@
  *     stays residual or becomes unknown; partial stays partial or unknown.
  *
  * The oracle below is written from the table in docs/states.md, not from
- * classify.c. One simulator per read serves the three failures on its 1st,
- * 2nd and 3rd matching request (fault `nth`), one probe each.
+ * classify.c. One simulator per read serves the four failures on its 1st
+ * to 4th matching request (fault `nth`), one probe each.
  *
  * Usage: test-blind-spots SCENARIO
  *
@@ -32,6 +32,7 @@
 #include "kubesim.h"
 
 #define MAX_READS 64
+#define N_FAULTS 4
 
 static int n_checks, n_failed;
 
@@ -145,6 +146,15 @@ learn_reads(const char *log_path, struct read *reads, size_t max)
 }
 
 static int
+cmp_read(const void *a, const void *b)
+{
+	const struct read *x = a, *y = b;
+	int r = strcmp(x->path, y->path);
+
+	return r ? r : strcmp(x->selector, y->selector);
+}
+
+static int
 start(struct kubesim *sim, const char *scenario, const char *config)
 {
 	char path[] = "/tmp/fluxstate-blind-XXXXXX";
@@ -241,6 +251,8 @@ main(int argc, char **argv)
 	      fluxstate_state_to_string(baseline));
 	fluxstate_report_free(r);
 	n_reads = learn_reads(sim.log_path, reads, MAX_READS);
+	/* the log is in arrival order, which concurrency varies: which read gets which cut is fixed */
+	qsort(reads, n_reads, sizeof(reads[0]), cmp_read);
 	kubesim_stop(&sim);
 	snprintf(what, sizeof(what), "%zu reads, baseline %s", n_reads, fluxstate_state_to_string(baseline));
 	check(n_reads >= 10, "the request log names the reads", what);
@@ -249,15 +261,16 @@ main(int argc, char **argv)
 		const struct read *rd = &reads[i];
 		enum what w = classify_read(rd);
 		int must_be_unknown = decisive(baseline, w, flux_minimum_known);
-		const char *faults[3];
+		const char *faults[N_FAULTS];
 		int k;
 
 		faults[0] = "status: 403";
 		faults[1] = "status: 404";
 		faults[2] = cut_faults[i % (sizeof(cut_faults) / sizeof(cut_faults[0]))];
+		faults[3] = "status: 200, body: {}";
 		/* a request is counted only by the faults before the one that fires: list the last first */
 		snprintf(config, sizeof(config), "faults:\n");
-		for (k = 2; k >= 0; k--) {
+		for (k = N_FAULTS - 1; k >= 0; k--) {
 			size_t off = strlen(config);
 
 			snprintf(config + off, sizeof(config) - off, "  - {path: '^%s$', %s%s%s nth: %d, %s}\n", rd->path,
@@ -268,7 +281,7 @@ main(int argc, char **argv)
 			check(0, "the simulator starts with the faults", config);
 			continue;
 		}
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < N_FAULTS; k++) {
 			int state, severity;
 			size_t n_access;
 

@@ -1,7 +1,7 @@
 /*
  * Whole-probe failures and blind spots against the simulator: 401 -> EAUTH,
  * nothing listening -> ENETWORK, every answer late -> ETIMEDOUT (within the
- * deadline), one list cut off or failing -> a report with state unknown and
+ * deadline), every answer 404 or not a list -> EPROTOCOL, one list cut off or failing -> a report with state unknown and
  * an access finding naming the list.
  *
  * SPDX-License-Identifier: MIT
@@ -129,6 +129,21 @@ main(void)
 		rc = probe(&sim, 600, 0, &r, err, sizeof(err));
 		check(rc == FLUXSTATE_ETIMEDOUT && !r, "every answer late: ETIMEDOUT", err);
 		check(now_ms() - t0 < 3000, "returned near the 600 ms deadline", NULL);
+		kubesim_stop(&sim);
+	}
+
+	/* an address that answers 404 (or `{}`) to everything is not a Kubernetes API: no report, never none */
+	if (start(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 404}\n") == 0) {
+		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
+		check(rc == FLUXSTATE_EPROTOCOL && !r, "404 on every request: EPROTOCOL", err);
+		check(strstr(err, "404") != NULL, "the message names the 404", err);
+		fluxstate_report_free(r);
+		kubesim_stop(&sim);
+	}
+	if (start(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 200, body: {}}\n") == 0) {
+		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
+		check(rc == FLUXSTATE_EPROTOCOL && !r, "`{}` for every request: EPROTOCOL", err);
+		fluxstate_report_free(r);
 		kubesim_stop(&sim);
 	}
 
