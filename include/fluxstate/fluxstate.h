@@ -139,13 +139,13 @@ int fluxstate_state_from_string(const char *name);
 
 /**
  * The runtime library version as FLUXSTATE_VERSION_HEX would encode it:
- * (major << 16) | (minor << 8) | micro.
+ * (major << 16) | (minor << 8) | micro. Never fails.
  * @since 0.1
  */
 unsigned int fluxstate_version(void);
 
 /**
- * The runtime library version as a static string, e.g. "0.1.0".
+ * The runtime library version as a static string, e.g. "0.1.0". Never NULL.
  * @since 0.1
  */
 const char *fluxstate_version_string(void);
@@ -241,18 +241,23 @@ int fluxstate_ctx_set_tls_server_name(fluxstate_ctx *ctx, const char *name);
 int fluxstate_ctx_set_flux_namespace(fluxstate_ctx *ctx, const char *ns);
 
 /**
- * The deadline for one whole operation (a probe, a wait), in milliseconds.
- * Default 30000. 0 is rejected.
+ * The deadline for one whole operation (a probe, with every request,
+ * retry and exec credential plugin it runs), in milliseconds. Default
+ * 30000. 0 is rejected. May be called at any time; it applies to the next
+ * probe. fluxstate_ctx_wait_for_change() takes its own timeout.
  *
- * @return 0 or FLUXSTATE_EINVAL.
+ * @return 0 or FLUXSTATE_EINVAL (NULL @p ctx, or 0).
  * @since 0.1
  */
 int fluxstate_ctx_set_timeout_ms(fluxstate_ctx *ctx, unsigned int timeout_ms);
 
 /**
- * The TCP+TLS connect timeout in milliseconds. Default 10000. 0 is rejected.
+ * The connect timeout in milliseconds: TCP connect, proxy handshake and TLS
+ * handshake of one connection, never longer than what is left of the
+ * operation's deadline. Default 10000. 0 is rejected. May be called at any
+ * time; it applies to the next connection.
  *
- * @return 0 or FLUXSTATE_EINVAL.
+ * @return 0 or FLUXSTATE_EINVAL (NULL @p ctx, or 0).
  * @since 0.1
  */
 int fluxstate_ctx_set_connect_timeout_ms(fluxstate_ctx *ctx, unsigned int timeout_ms);
@@ -344,10 +349,15 @@ int fluxstate_ctx_describe_connection(fluxstate_ctx *ctx, char **ret_json);
  *             with fluxstate_report_free(). Left untouched on failure.
  * @return 0 or a negative error code; details in fluxstate_ctx_get_error().
  * @retval FLUXSTATE_EINVAL No kubeconfig loaded, or NULL arguments.
- * @retval FLUXSTATE_ENETWORK The API server could not be reached.
+ * @retval FLUXSTATE_ECONFIG The connection cannot be used as configured
+ *         (e.g. insecure-skip-tls-verify together with a CA).
+ * @retval FLUXSTATE_ENETWORK The API server could not be reached (also a
+ *         connect timeout, a TLS or proxy failure).
  * @retval FLUXSTATE_EAUTH The API server rejected the credentials (401), or
  *         they could not be obtained (exec plugin failed).
+ * @retval FLUXSTATE_EPROTOCOL Every read got a malformed answer.
  * @retval FLUXSTATE_ETIMEDOUT The deadline passed.
+ * @retval FLUXSTATE_ENOMEM Out of memory.
  * @since 0.1
  */
 int fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret);
@@ -359,9 +369,12 @@ int fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret);
  *
  * @param since A report from fluxstate_ctx_probe() on this context.
  * @param timeout_ms How long to wait at most; 0 is rejected.
- * @return 0 when a change was seen.
+ * @return 0 when a change was seen, else a negative error code; details
+ *         in fluxstate_ctx_get_error().
  * @retval FLUXSTATE_ETIMEDOUT Nothing changed before @p timeout_ms.
  * @retval FLUXSTATE_EINVAL Bad arguments.
+ * @retval FLUXSTATE_ENETWORK, FLUXSTATE_EAUTH A watch failed for good
+ *         (same meaning as for fluxstate_ctx_probe()).
  * @since 0.1
  */
 int fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *since,
@@ -418,13 +431,17 @@ const char *fluxstate_report_get_namespace(const fluxstate_report *report);
 const char *fluxstate_report_get_installer(const fluxstate_report *report);
 
 /**
- * The overall Flux version (e.g. "v2.7.5"), or NULL if none could be told.
+ * The overall Flux version (e.g. "v2.7.5").
+ * @return A string owned by the report, or NULL if none could be told (and
+ *         for a NULL report).
  * @since 0.1
  */
 const char *fluxstate_report_get_version(const fluxstate_report *report);
 
 /**
- * The Kubernetes server gitVersion (e.g. "v1.29.1+k3s1"), or NULL if unknown.
+ * The Kubernetes server gitVersion (e.g. "v1.29.1+k3s1").
+ * @return A string owned by the report, or NULL if unknown (and for a NULL
+ *         report).
  * @since 0.1
  */
 const char *fluxstate_report_get_server_version(const fluxstate_report *report);
@@ -439,6 +456,7 @@ int fluxstate_report_get_server_supported(const fluxstate_report *report);
 
 /**
  * The number of findings.
+ * @return The count; 0 for a NULL report.
  * @since 0.1
  */
 size_t fluxstate_report_get_n_findings(const fluxstate_report *report);
@@ -465,7 +483,10 @@ int fluxstate_report_to_json(const fluxstate_report *report, char **ret_json);
 
 /**
  * @defgroup finding Findings
- * Every getter returns a string owned by the report the finding came from.
+ * Every string getter returns a string owned by the report the finding
+ * came from, valid until fluxstate_report_free(). For a NULL finding the
+ * string getters return "" (the namespace getter NULL), the severity is
+ * FLUXSTATE_SEVERITY_INFO and the flags are 0; none of them fails.
  * @{
  */
 
