@@ -16,6 +16,14 @@
 
 /* Deeper documents are refused: no Kubernetes object nests this far. */
 #define JSON_MAX_DEPTH 256
+/*
+ * Input one value may span, and memory it may take while it is built: a
+ * list item, a watch event or a whole single document. The API server
+ * stores objects of at most ~1.5 MiB; a server streaming one endless
+ * object must not exhaust memory (nor CPU: yajl re-scans a token that
+ * spans chunks, so one long string costs quadratic time).
+ */
+#define JSON_MAX_VALUE_BYTES (16u << 20)
 
 const struct fluxstate__json *
 fluxstate__json_get(const struct fluxstate__json *obj, const char *key)
@@ -99,6 +107,11 @@ struct fluxstate__json_stream {
 	size_t skip;                        /* >0: inside a skipped subtree */
 	struct fluxstate__json *items;      /* top-level "items" array (kept empty) */
 
+	size_t doc_bytes;                   /* built for the document (items excluded) */
+	size_t item_bytes;                  /* built for the list item in progress */
+	uint64_t fed;                       /* input bytes parsed so far */
+	uint64_t value_start;               /* input offset where the value in progress began */
+
 	int failed;                         /* FLUXSTATE_E* of the first failure */
 	int item_rc;                        /* what item_fn returned when it aborted */
 	char *error;
@@ -134,6 +147,8 @@ value_done(struct fluxstate__json_stream *s, struct fluxstate__json *node)
 		if (s->multiple) {
 			rc = s->item_fn ? s->item_fn(node, s->userdata) : 0;
 			fluxstate__json_free(node);
+			s->doc_bytes = 0;
+			s->value_start = s->fed + yajl_get_bytes_consumed(s->yajl);
 			if (rc) {
 				s->item_rc = rc;
 				return stream_fail(s, rc < 0 ? rc : FLUXSTATE_ERROR, "stopped by the item callback");
@@ -147,11 +162,29 @@ value_done(struct fluxstate__json_stream *s, struct fluxstate__json *node)
 	if (s->items && s->stack[s->depth - 1] == s->items) {
 		rc = s->item_fn ? s->item_fn(node, s->userdata) : 0;
 		fluxstate__json_free(node);
+		s->item_bytes = 0;
+		s->value_start = s->fed + yajl_get_bytes_consumed(s->yajl);
 		if (rc) {
 			s->item_rc = rc;
 			return stream_fail(s, rc < 0 ? rc : FLUXSTATE_ERROR, "stopped by the item callback");
 		}
 	}
+	return 1;
+}
+
+/* Count @len more bytes against the value being built; 0 when it grew too big. */
+static int
+account(struct fluxstate__json_stream *s, size_t len)
+{
+	int in_item = s->items && s->depth >= 2 && s->stack[1] == s->items;
+	size_t *used = in_item ? &s->item_bytes : &s->doc_bytes;
+
+	if (len > JSON_MAX_VALUE_BYTES - *used) {
+		stream_fail(s, FLUXSTATE_EPROTOCOL,
+			    in_item ? "a list item larger than 16 MiB" : "a JSON document larger than 16 MiB");
+		return 0;
+	}
+	*used += len;
 	return 1;
 }
 
@@ -165,6 +198,8 @@ add_node(struct fluxstate__json_stream *s, enum fluxstate__json_type type)
 		stream_fail(s, FLUXSTATE_EPROTOCOL, "trailing data after the JSON document");
 		return NULL;
 	}
+	if (!account(s, sizeof(*n)))
+		return NULL;
 	n = calloc(1, sizeof(*n));
 	if (!n) {
 		stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
@@ -202,6 +237,8 @@ on_scalar(struct fluxstate__json_stream *s, enum fluxstate__json_type type, cons
 		return 1;
 	}
 	linked = s->depth > 0 && s->stack[s->depth - 1] != s->items;
+	if (!account(s, len))
+		return 0;
 	n = add_node(s, type);
 	if (!n)
 		return 0;
@@ -321,6 +358,8 @@ cb_map_key(void *ctx, const unsigned char *key, size_t len)
 
 	if (s->skip)
 		return 1;
+	if (!account(s, len))
+		return 0;
 	free(s->key);
 	s->key = fluxstate__strndup((const char *)key, len);
 	if (!s->key)
@@ -391,8 +430,13 @@ fluxstate__json_stream_feed(struct fluxstate__json_stream *s, const void *data, 
 	if (len == 0)
 		return 0;
 	st = yajl_parse(s->yajl, data, len);
-	if (st == yajl_status_ok)
-		return 0;
+	s->fed += len;
+	if (st == yajl_status_ok) {
+		/* yajl buffers a token until it ends: bound the input one value may span */
+		if (s->fed - s->value_start > JSON_MAX_VALUE_BYTES)
+			stream_fail(s, FLUXSTATE_EPROTOCOL, "a JSON value longer than 16 MiB");
+		return s->failed;
+	}
 	if (!s->failed)
 		stream_yajl_error(s, data, len);
 	return s->failed;

@@ -379,6 +379,107 @@ test_stream_big_list_memory(void **state)
 		assert_true(after - before < 4 * 1024); /* far below the 25 MB body */
 }
 
+/* Feed @n bytes of @fill in 64 KiB chunks; the first failure code, or 0. */
+static int
+feed_fill(struct fluxstate__json_stream *s, char fill, size_t n)
+{
+	static char chunk[65536];
+	int r = 0;
+
+	memset(chunk, fill, sizeof(chunk));
+	while (n && !r) {
+		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+
+		r = fluxstate__json_stream_feed(s, chunk, k);
+		n -= k;
+	}
+	return r;
+}
+
+/* Feed @n_strings members "sNNNNNNN":"xxx…" of 1 KiB each (an object's inside). */
+static int
+feed_members(struct fluxstate__json_stream *s, size_t n_strings)
+{
+	char m[1100], value[1024];
+	size_t i;
+	int r = 0;
+
+	memset(value, 'x', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	for (i = 0; i < n_strings && !r; i++) {
+		int len = snprintf(m, sizeof(m), "%s\"s%07zu\":\"%s\"", i ? "," : "", i, value);
+
+		r = fluxstate__json_stream_feed(s, m, (size_t)len);
+	}
+	return r;
+}
+
+/*
+ * A hostile server streaming one endless value must not exhaust memory or
+ * keep the parser busy: input one value spans (whitespace here, a long
+ * string in real life) and what one item builds are bounded. Items each
+ * below the bound still stream whatever the list's total size.
+ */
+static void
+test_stream_value_size_bounded(void **state)
+{
+	static const char head[] = "{\"kind\":\"ConfigMapList\",\"items\":[";
+	struct fluxstate__json_stream *s;
+	struct fluxstate__json *top = NULL;
+	size_t n = 0, i;
+
+	(void)state;
+	/* 20 MiB of input inside one item */
+	assert_int_equal(fluxstate__json_stream_new(0, count_fn, &n, &s), 0);
+	assert_int_equal(fluxstate__json_stream_feed(s, head, strlen(head)), 0);
+	assert_int_equal(fluxstate__json_stream_feed(s, "{\"metadata\":", 12), 0);
+	assert_int_equal(feed_fill(s, ' ', 20u << 20), FLUXSTATE_EPROTOCOL);
+	assert_string_equal(fluxstate__json_stream_error(s), "a JSON value longer than 16 MiB");
+	fluxstate__json_stream_free(s);
+
+	/* "[0,0,0,...": 2 input bytes per node, far more memory per node */
+	assert_int_equal(fluxstate__json_stream_new(0, count_fn, &n, &s), 0);
+	assert_int_equal(fluxstate__json_stream_feed(s, head, strlen(head)), 0);
+	assert_int_equal(fluxstate__json_stream_feed(s, "{\"data\":[0", 10), 0);
+	{
+		static char zeros[65536];
+		int r = 0;
+
+		for (i = 0; i < sizeof(zeros); i += 2)
+			memcpy(zeros + i, ",0", 2);
+		for (i = 0; i < 256 && !r; i++)
+			r = fluxstate__json_stream_feed(s, zeros, sizeof(zeros));
+		assert_int_equal(r, FLUXSTATE_EPROTOCOL);
+		assert_string_equal(fluxstate__json_stream_error(s), "a list item larger than 16 MiB");
+		assert_true(i < 100); /* long before 16 MiB of input */
+	}
+	fluxstate__json_stream_free(s);
+
+	/* a single document (no items) is bounded as a whole */
+	assert_int_equal(fluxstate__json_stream_new(0, NULL, NULL, &s), 0);
+	assert_int_equal(fluxstate__json_stream_feed(s, "{", 1), 0);
+	assert_int_equal(feed_members(s, 17 * 1024), FLUXSTATE_EPROTOCOL);
+	assert_string_equal(fluxstate__json_stream_error(s), "a JSON document larger than 16 MiB");
+	fluxstate__json_stream_free(s);
+
+	/* three items of 6 MiB each: 18 MiB in all, each one fine */
+	n = 0;
+	assert_int_equal(fluxstate__json_stream_new(0, count_fn, &n, &s), 0);
+	assert_int_equal(fluxstate__json_stream_feed(s, head, strlen(head)), 0);
+	for (i = 0; i < 3; i++) {
+		const char *open_item = i ? ",{\"metadata\":{\"name\":\"x\"}," : "{\"metadata\":{\"name\":\"x\"},";
+
+		assert_int_equal(fluxstate__json_stream_feed(s, open_item, strlen(open_item)), 0);
+		assert_int_equal(feed_members(s, 6 * 1024), 0);
+		assert_int_equal(fluxstate__json_stream_feed(s, "}", 1), 0);
+	}
+	assert_int_equal(fluxstate__json_stream_feed(s, "]}", 2), 0);
+	assert_int_equal(fluxstate__json_stream_finish(s, &top), 0);
+	assert_int_equal(n, 3);
+	fluxstate__json_free(top);
+	fluxstate__json_stream_free(s);
+}
+
 int
 main(void)
 {
@@ -393,6 +494,7 @@ main(void)
 		cmocka_unit_test(test_dom_malformed),
 		cmocka_unit_test(test_dom_too_deep),
 		cmocka_unit_test(test_stream_big_list_memory),
+		cmocka_unit_test(test_stream_value_size_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
