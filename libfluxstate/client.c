@@ -985,6 +985,12 @@ finish_ok(struct op *op, struct fluxstate__json *top)
 	if (rv && !op->res->resource_version)
 		op->res->resource_version = fluxstate__strdup(rv);
 	cont = fluxstate__json_str(fluxstate__json_path(top, "metadata", "continue", NULL));
+	if (cont && *cont && fluxstate__streq(cont, op->cont)) {
+		/* the same page again and again until the deadline: say what is wrong instead */
+		op_fail(op, FLUXSTATE_EPROTOCOL, "the server answered continue=%.64s with the same continue token",
+			op->cont);
+		return;
+	}
 	free(op->cont);
 	op->cont = cont && *cont ? fluxstate__strdup(cont) : NULL;
 	if (op->cont) {

@@ -36,7 +36,7 @@ static struct kubesim plain;   /* plain-http simulator, stopped in teardown too 
 static char logs[1 << 20];     /* everything the library traced */
 static size_t logs_len;
 static char tmpdir[64];
-static pid_t stall_pid;        /* start_stall_server()'s child, killed in teardown too */
+static pid_t raw_pid;          /* start_raw_server()'s child, killed in teardown too */
 
 static pid_t start_helper(const char *name, const char *log_path, const char *const *extra, int *port);
 
@@ -104,8 +104,8 @@ group_teardown(void **state)
 
 	(void)state;
 	assert_no_secret(logs);
-	if (stall_pid > 0 && kill(stall_pid, SIGKILL) == 0)
-		waitpid(stall_pid, NULL, 0);
+	if (raw_pid > 0 && kill(raw_pid, SIGKILL) == 0)
+		waitpid(raw_pid, NULL, 0);
 	kubesim_stop(&plain);
 	kubesim_stop(&sim);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -1188,10 +1188,11 @@ test_deadline(void **state)
 /*
  * A raw TCP server for what the simulator does not do. "stall-body":
  * 200 with a Content-Length, one list item and then silence; "silent":
- * accepts and never says a word (a TLS handshake that never ends).
+ * accepts and never says a word (a TLS handshake that never ends);
+ * "same-continue": every page names the same continue token.
  */
 static pid_t
-start_stall_server(const char *mode, int *port)
+start_raw_server(const char *mode, int *port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
@@ -1236,13 +1237,25 @@ start_stall_server(const char *mode, int *port)
 				if (strstr(req, "\r\n\r\n"))
 					break;
 			}
+			if (strcmp(mode, "same-continue") == 0) {
+				static const char page[] =
+					"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+					"Content-Length: 114\r\n\r\n"
+					"{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"1\",\"continue\":\"again\"},"
+					"\"items\":[{\"metadata\":{\"name\":\"a\"}}]}";
+
+				if (write(fd, page, sizeof(page) - 1) < 0)
+					_exit(1);
+				close(fd);
+				continue;
+			}
 			if (write(fd, reply, sizeof(reply) - 1) < 0)
 				_exit(1);
 			/* and then nothing more: fd stays open */
 		}
 	}
 	close(ls);
-	stall_pid = pid;
+	raw_pid = pid;
 	return pid;
 }
 
@@ -1259,7 +1272,7 @@ test_stalled_server(void **state)
 
 	(void)state;
 	/* headers and one item, then the body stalls: the deadline ends it */
-	pid = start_stall_server("stall-body", &port);
+	pid = start_raw_server("stall-body", &port);
 	free(ctx->conn->server);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	ctx->conn->server = strdup(url);
@@ -1275,8 +1288,25 @@ test_stalled_server(void **state)
 	assert_int_equal(it.n, 1); /* streamed: the item before the stall was handed out */
 	fluxstate__result_clear(&res);
 
+	/* a server that hands out the same page forever: an error at the second page, not a loop */
+	pid = start_raw_server("same-continue", &port);
+	free(ctx->conn->server);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	ctx->conn->server = strdup(url);
+	client_of(ctx);
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "paging", 0, 0, 3000, &res, &it);
+	took = fluxstate__now_ms() - t0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	print_message("# same continue: %d after %llu ms: %s\n", res.code, (unsigned long long)took, res.message);
+	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
+	assert_int_equal(res.n_requests, 2);
+	assert_string_equal(res.message, "the server answered continue=again with the same continue token");
+	fluxstate__result_clear(&res);
+
 	/* a TLS handshake that never ends: the connect timeout, well before the deadline */
-	pid = start_stall_server("silent", &port);
+	pid = start_raw_server("silent", &port);
 	free(ctx->conn->server);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
 	ctx->conn->server = strdup(url);
