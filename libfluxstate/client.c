@@ -823,6 +823,8 @@ op_start(struct op *op, uint64_t deadline)
 
 		curl_easy_setopt(op->easy, CURLOPT_SSLCERTTYPE, "PEM");
 		curl_easy_setopt(op->easy, CURLOPT_SSLKEYTYPE, "PEM");
+		/* libcurl 7.88 calls strlen(NULL) on an encrypted key blob without a passphrase */
+		curl_easy_setopt(op->easy, CURLOPT_KEYPASSWD, "");
 		if (curl_easy_setopt(op->easy, CURLOPT_SSLCERT_BLOB, &cb) != CURLE_OK ||
 		    curl_easy_setopt(op->easy, CURLOPT_SSLKEY_BLOB, &kb) != CURLE_OK)
 			return op_fail(op, FLUXSTATE_ENETWORK, "libcurl cannot use an in-memory client certificate");

@@ -444,6 +444,12 @@ decode_output(const struct fluxstate__conn *conn, const struct fluxstate__buf *o
 		r = FLUXSTATE_EAUTH;
 		goto done;
 	}
+	if (key && fluxstate__pem_key_is_encrypted(key, strlen(key))) {
+		*msg = fluxstate__strdup("getting credentials: tls: failed to parse private key: "
+					 "the key the exec plugin returned is encrypted");
+		r = FLUXSTATE_EAUTH;
+		goto done;
+	}
 	exp = fluxstate__json_str(fluxstate__json_get(status, "expirationTimestamp"));
 	n = fluxstate__json_get(status, "expirationTimestamp");
 	st->expiry = 0;

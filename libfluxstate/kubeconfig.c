@@ -1922,6 +1922,10 @@ fill_auth(fluxstate_ctx *ctx, const struct kc_user *u, const char *user_name, co
 		}
 		if (!conn->client_cert_pem || !conn->client_key_pem || !conn->client_cert_source)
 			return FLUXSTATE_ENOMEM;
+		if (fluxstate__pem_key_is_encrypted(conn->client_key_pem, conn->client_key_pem_len))
+			return fluxstate__error(ctx, FLUXSTATE_ECONFIG,
+						"tls: failed to parse private key: the client key of user \"%s\" is encrypted",
+						user_name);
 	}
 	if (u->has_auth_provider) {
 		r = auth_provider(ctx, u, user_name, conn->token || conn->has_basic, conn);

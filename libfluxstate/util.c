@@ -286,3 +286,15 @@ fluxstate__errno_text(int e)
 		buf[0] = (char)(buf[0] + 32);
 	return buf;
 }
+
+/*
+ * An encrypted PEM private key (PKCS#8 "ENCRYPTED PRIVATE KEY" or the
+ * legacy "Proc-Type: 4,ENCRYPTED" header). client-go cannot use one, and
+ * libcurl 7.88 crashes on one given as a blob without a passphrase.
+ */
+int
+fluxstate__pem_key_is_encrypted(const void *pem, size_t len)
+{
+	return pem && (memmem(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37) ||
+		       memmem(pem, len, "Proc-Type: 4,ENCRYPTED", 22));
+}

@@ -452,6 +452,31 @@ test_conn_describe_redacts(void **state)
 	assert_string_equal(fluxstate__conn_auth_method(NULL), "none");
 }
 
+/* An encrypted client key: client-go cannot parse it, and libcurl would crash on it */
+static void
+test_encrypted_client_key(void **state)
+{
+	static const char *const keys[] = { "pki/client-encrypted.key", "pki/client-encrypted-legacy.key" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *b64;
+		char buf[4096];
+
+		kc_put_case("enc.key", keys[i]);
+		assert_load_error(kc_load_text("@STD@users: [{name: u, user: {client-certificate-data: @CERT_DATA@, client-key: enc.key}}]\n"),
+				  "tls: failed to parse private key: the client key of user \"u\" is encrypted");
+		b64 = kc_file_base64(keys[i] + 4);
+		snprintf(buf, sizeof(buf), "@STD@users: [{name: u, user: {client-certificate-data: @CERT_DATA@, client-key-data: %s}}]\n",
+			 b64);
+		free(b64);
+		assert_load_error(kc_load_text(buf), "tls: failed to parse private key: the client key of user \"u\" is encrypted");
+	}
+	/* the plain key still loads */
+	assert_load_ok(kc_load_text("@STD@users: [{name: u, user: {client-certificate-data: @CERT_DATA@, client-key-data: @KEY_DATA@}}]\n"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, kc_setup, kc_teardown)
 
 int
@@ -473,6 +498,7 @@ main(void)
 		T(test_server_override_alone),
 		T(test_in_cluster_details),
 		T(test_conn_describe_redacts),
+		T(test_encrypted_client_key),
 	};
 
 	return cmocka_run_group_tests_name("kubeconfig-typing", tests, NULL, NULL);

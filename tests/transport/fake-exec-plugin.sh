@@ -6,7 +6,7 @@
 #   args       the last argument list, one per line
 # Modes: ok (token $FAKE_TOKEN, api version $2), bad-first (a wrong token on
 # the first run), yaml, wrong-version, no-status, empty-status, cert-only,
-# expired, fail, hang (never answers), close-stdout (closes stdout, then
+# expired, fail, cert-encrypted, hang (never answers), close-stdout (closes stdout, then
 # keeps running).
 set -u
 dir=${FAKE_PLUGIN_DIR:?}
@@ -43,6 +43,9 @@ garbage)
 fail)
 	echo "fake plugin: failing on purpose" >&2
 	exit 3 ;;
+cert-encrypted)
+	printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"clientCertificateData":"c","clientKeyData":"-----BEGIN ENCRYPTED PRIVATE KEY-----\\nAAAA\\n-----END ENCRYPTED PRIVATE KEY-----\\n"}}\n' "$ver"
+	exit 0 ;;
 hang) exec sleep 60 ;;
 close-stdout)
 	exec >&-

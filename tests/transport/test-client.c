@@ -348,6 +348,23 @@ test_client_cert(void **state)
 	assert_int_equal(log_lines(&sim, "limit=101", "\"clientCertCN\": \"cert-user\"", "Bearer sha256:", NULL), 1);
 	fluxstate__result_clear(&res);
 	(void)before;
+	/* an encrypted key that got past the loader: an error, not a crash in libcurl */
+	{
+		char path[512], *key;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/../kubeconfig/cases/pki/client-encrypted.key", TRANSPORT_DIR);
+		assert_int_equal(fluxstate__read_file(path, 1 << 20, &key, &len), 0);
+		fluxstate__free_secret_n(ctx->conn->client_key_pem, ctx->conn->client_key_pem_len);
+		ctx->conn->client_key_pem = (unsigned char *)key;
+		ctx->conn->client_key_pem_len = len;
+		client_of(ctx);
+		list_cm(ctx, "paging", 102, 0, 10000, &res, &it);
+		print_message("# encrypted key: %d %s\n", res.code, res.message);
+		assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+		assert_int_equal(log_lines(&sim, "limit=102", NULL), 0);
+		fluxstate__result_clear(&res);
+	}
 	fluxstate_ctx_free(ctx);
 }
 
@@ -580,6 +597,8 @@ test_exec_errors(void **state)
 		{ "cert-only", "getting credentials: exec plugin returned only certificate or key, not both" },
 		{ "fail", "getting credentials: exec: executable " },
 		{ "garbage", "getting credentials: decoding stdout: couldn't get version/kind; json parse error: " },
+		{ "cert-encrypted", "getting credentials: tls: failed to parse private key: "
+				    "the key the exec plugin returned is encrypted" },
 	};
 	size_t i;
 
