@@ -822,6 +822,9 @@ check_other_installs(struct cls *c)
 	struct fluxstate_report *r = c->r;
 	size_t i, j;
 
+	/* "no controller in the namespace" is only evidence when its Deployments were seen */
+	if (!c->n_mine && !c->n_operator && (c->blind & FLUXSTATE__SEE_CONTROLLERS))
+		return 0;
 	for (i = 0; i < c->n_other; i++) {
 		const struct fluxstate__obs_deployment *d = &c->obs->deployments[c->other[i]];
 		int seen = 0;

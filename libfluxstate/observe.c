@@ -722,6 +722,21 @@ owner_runs(const struct fluxstate__observations *obs, const char *owner)
 	return 0;
 }
 
+/* A Flux CRD whose objects cannot be listed at all: a blind spot without a read. */
+static int
+add_unlistable(struct fluxstate__observations *obs, const struct fluxstate__crd_info *info, const char *why)
+{
+	struct fluxstate__blind_spot *b = fluxstate__obs_add_blind(obs);
+
+	if (!b)
+		return FLUXSTATE_ENOMEM;
+	b->kind = fluxstate__strdup(info->kind);
+	b->api_version = fluxstate__strdup("");
+	b->message = fluxstate__asprintf("list %s: CustomResourceDefinition %s %s", info->plural, info->name, why);
+	b->sight = strcmp(info->kind, "FluxInstance") == 0 ? FLUXSTATE__SEE_FLUX_INSTANCE : FLUXSTATE__SEE_CRS;
+	return b->kind && b->api_version && b->message ? 0 : FLUXSTATE_ENOMEM;
+}
+
 /* Keep the client's message, if it left one. */
 static int
 run_failed(fluxstate_ctx *ctx, int rc)
@@ -826,8 +841,18 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		const char *version = crd_list_version(c);
 		int full;
 
-		if (!info || !version || !c->group || !c->plural)
+		if (!info)
 			continue;
+		if (!version || !c->group || !c->plural) {
+			/* its objects cannot be listed: unseen, not absent (a running owner makes them moot) */
+			if (!owner_runs(obs, info->owner) &&
+			    add_unlistable(obs, info, c->n_served ? "is malformed (no group or plural)"
+								  : "serves no version") < 0) {
+				rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+				goto out;
+			}
+			continue;
+		}
 		if (owner_runs(obs, info->owner)) {
 			/* only the bootstrap sync object, for the installer */
 			if (strcmp(info->kind, "Kustomization") != 0)

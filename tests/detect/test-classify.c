@@ -813,6 +813,25 @@ test_option_namespace_without_install_is_partial(void **state)
 
 /* ---- partial ---- */
 
+/* Unlabelled controllers could run unseen in the asked-for namespace: no "other-install" error then. */
+static void
+test_option_namespace_hidden_deployments_is_unknown(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	free(obs.namespace);
+	obs.namespace = strdup("elsewhere");
+	obs.namespace_source = FLUXSTATE__NS_OPTION;
+	add_blind(&obs, "Deployment", "elsewhere", FLUXSTATE__SEE_CONTROLLERS);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_UNKNOWN);
+	assert_null(find(r, "controller", "other-install", NULL));
+	fluxstate_report_free(r);
+}
+
 static void
 test_unavailable_controller_is_partial(void **state)
 {
@@ -1357,6 +1376,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_cluster_is_none),
+		cmocka_unit_test(test_option_namespace_hidden_deployments_is_unknown),
 		cmocka_unit_test(test_healthy_hidden_server_version_is_unknown),
 		cmocka_unit_test(test_healthy_unknown_version_hidden_server_stays_healthy),
 		cmocka_unit_test(test_hidden_server_version_keeps_none_and_residual),
