@@ -51,4 +51,5 @@ close-stdout)
 	exec >&-
 	exec sleep 60 ;;
 esac
-printf '{"apiVersion":"%s","kind":"ExecCredential","spec":{},"status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}\n' "$ver" "$tok"
+# unknown fields are ignored, as client-go does (spec §6 row 40)
+printf '{"apiVersion":"%s","kind":"ExecCredential","spec":{},"status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z","unknownField":1},"extra":{"a":[1]}}\n' "$ver" "$tok"

@@ -1036,6 +1036,9 @@ test_retry_429_and_5xx(void **state)
 	assert_int_equal(res.http_status, 429);
 	assert_int_equal(res.n_requests, 1);
 	assert_true(fluxstate__now_ms() - t0 < 1000);
+	/* APF answers in plain text: the message quotes it */
+	assert_string_equal(res.message, "the server responded 429: Too many requests, please try again later.");
+	assert_string_equal(res.reason, "TooManyRequests");
 	fluxstate__result_clear(&res);
 
 	/* 500 without Retry-After: not retried */
