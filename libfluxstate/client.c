@@ -152,7 +152,8 @@ split_server(const char *server, char **host, long *port)
 	*host = fluxstate__strndup(h, (size_t)((colon ? colon : end) - h));
 	if (!*host)
 		return FLUXSTATE_ENOMEM;
-	*port = colon ? strtol(colon + 1, NULL, 10) : (https ? 443 : 80);
+	/* "host:" has the scheme's port, like "host" (the loader checked the digits) */
+	*port = colon && colon + 1 < end ? strtol(colon + 1, NULL, 10) : (https ? 443 : 80);
 	return 0;
 }
 

@@ -1708,6 +1708,45 @@ parse_server(fluxstate_ctx *ctx, const char *server, struct fluxstate__conn *con
 			r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server URL contains a space or control character");
 			goto out;
 		}
+	{
+		/* host[:port] as Go's url.Parse checks it, plus a port in range, so a bad URL fails here and not as a vague curl error */
+		const char *port = NULL, *rb = NULL;
+
+		if (*rest == '[') {
+			rb = memchr(rest, ']', (size_t)(host_end - rest));
+			if (!rb) {
+				r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": missing ']' in host", server);
+				goto out;
+			}
+			if (rb + 1 < host_end && rb[1] != ':') {
+				r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": invalid port \"%.*s\" after host", server,
+						     (int)(host_end - rb - 1), rb + 1);
+				goto out;
+			}
+			port = rb + 1 < host_end ? rb + 1 : NULL;
+		} else {
+			port = memchr(rest, ':', (size_t)(host_end - rest));
+		}
+		if ((rb ? rb == rest + 1 : (port ? port : host_end) == rest)) {
+			r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server \"%s\" has no host", server);
+			goto out;
+		}
+		if (port) {
+			const char *d;
+			long v = 0;
+
+			for (d = port + 1; d < host_end && v <= 65535; d++) {
+				if (*d < '0' || *d > '9')
+					break;
+				v = v * 10 + (*d - '0');
+			}
+			if (d < host_end || (port + 1 < host_end && (v == 0 || v > 65535))) {
+				r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": invalid port \"%.*s\" after host", server,
+						     (int)(host_end - port), port);
+				goto out;
+			}
+		}
+	}
 	conn->server = fluxstate__asprintf("%s://%.*s", scheme, (int)(host_end - rest), rest);
 	path_end = host_end + strcspn(host_end, "?#");
 	path = fluxstate__strndup(host_end, (size_t)(path_end - host_end));

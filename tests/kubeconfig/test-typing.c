@@ -452,6 +452,52 @@ test_conn_describe_redacts(void **state)
 	assert_string_equal(fluxstate__conn_auth_method(NULL), "none");
 }
 
+/* Malformed host or port: a load error naming the URL, not a vague transport error later */
+static void
+test_server_url_forms(void **state)
+{
+	static const struct {
+		const char *server, *error;
+	} bad[] = {
+		{ "https://h:99999", "parse \"https://h:99999\": invalid port \":99999\" after host" },
+		{ "https://127.0.0.1:abc", "parse \"https://127.0.0.1:abc\": invalid port \":abc\" after host" },
+		{ "https://127.0.0.1:0", "parse \"https://127.0.0.1:0\": invalid port \":0\" after host" },
+		{ "https://127.0.0.1:-1/p", "parse \"https://127.0.0.1:-1/p\": invalid port \":-1\" after host" },
+		{ "https://[::1", "parse \"https://[::1\": missing ']' in host" },
+		{ "https://[::1]x", "parse \"https://[::1]x\": invalid port \"x\" after host" },
+		{ "https://:443", "server \"https://:443\" has no host" },
+		{ "https://[]:1", "server \"https://[]:1\" has no host" },
+	};
+	static const struct {
+		const char *server, *want;
+	} ok[] = {
+		{ "https://127.0.0.1:65535/", "https://127.0.0.1:65535" },
+		{ "https://[::1]:6443", "https://[::1]:6443" },
+		{ "https://h:/p", "https://h:" },
+		{ "https://h", "https://h" },
+	};
+	char buf[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "clusters: [{name: c, cluster: {server: \"%s\"}}]\n"
+					   "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n", bad[i].server);
+		assert_load_error(kc_load_text(buf), bad[i].error);
+	}
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "clusters: [{name: c, cluster: {server: \"%s\"}}]\n"
+					   "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n", ok[i].server);
+		assert_load_ok(kc_load_text(buf));
+		assert_string_equal(C->server, ok[i].want);
+	}
+	/* the --server override goes through the same checks */
+	kc_opts.server = "https://h:123456";
+	assert_load_error(kc_load_text("clusters: [{name: c, cluster: {server: https://h}}]\n"
+				       "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n"),
+			  "parse \"https://h:123456\": invalid port \":123456\" after host");
+}
+
 /* An encrypted client key: client-go cannot parse it, and libcurl would crash on it */
 static void
 test_encrypted_client_key(void **state)
@@ -499,6 +545,7 @@ main(void)
 		T(test_in_cluster_details),
 		T(test_conn_describe_redacts),
 		T(test_encrypted_client_key),
+		T(test_server_url_forms),
 	};
 
 	return cmocka_run_group_tests_name("kubeconfig-typing", tests, NULL, NULL);
