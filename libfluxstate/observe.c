@@ -876,6 +876,8 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		if (!rd)
 			break;
 		rd->crd = info;
+		/* the FluxInstance's conditions decide partial or healthy: a wait must see them change */
+		rd->watch = full;
 		rd->cr_api_version = fluxstate__asprintf("%s/%s", c->group, version);
 		if (!rd->cr_api_version) {
 			rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");

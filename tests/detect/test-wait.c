@@ -1,7 +1,8 @@
 /*
  * fluxstate_ctx_wait_for_change() against the simulator: nothing changes ->
  * ETIMEDOUT; a Flux CRD appears while waiting -> 0, and the next probe sees
- * the new state. Also the probe's argument checks.
+ * the new state; a FluxInstance turning Ready wakes the wait too (partial ->
+ * healthy with nothing else changing). Also the probe's argument checks.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -42,6 +43,30 @@ static const char crd_yaml[] =
 	"    served: true\n"
 	"    storage: true\n"
 	"    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n";
+
+/* Apply tests/scenarios/@rel to @sim after @delay_ms, from a child process. */
+static pid_t
+apply_later(const struct kubesim *sim, const char *rel, unsigned int delay_ms)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		char path[1200], body[16384];
+		size_t n = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/../%s", kubesim_scenario_path("empty-cluster"), rel);
+		f = fopen(path, "r");
+		if (f) {
+			n = fread(body, 1, sizeof(body) - 1, f);
+			fclose(f);
+		}
+		body[n] = '\0';
+		usleep(delay_ms * 1000);
+		_exit(n && kubesim_control(sim, "apply", body) == 0 ? 0 : 1);
+	}
+	return child;
+}
 
 static double
 now_ms(void)
@@ -105,6 +130,35 @@ main(void)
 	rc = fluxstate_ctx_probe(ctx, &after);
 	check(rc == 0 && fluxstate_report_get_state(after) == FLUXSTATE_INSTALL_RESIDUAL,
 	      "probing again: residual", after ? fluxstate_report_get_summary(after) : fluxstate_ctx_get_error(ctx));
+
+	/* an operator install: only the FluxInstance's status changes (Ready=False -> True) */
+	fluxstate_report_free(report);
+	fluxstate_report_free(after);
+	report = after = NULL;
+	kubesim_stop(&sim);
+	rc = kubesim_start_scenario(&sim, "operator-not-ready");
+	check(rc == 0, "the simulator starts on operator-not-ready", NULL);
+	if (rc != 0)
+		goto out;
+	fluxstate_ctx_free(ctx);
+	ctx = NULL;
+	rc = fluxstate_ctx_new(&ctx) == 0 ? fluxstate_ctx_load_kubeconfig(ctx, sim.kubeconfig, NULL) : -1;
+	if (rc == 0)
+		rc = fluxstate_ctx_probe(ctx, &report);
+	check(rc == 0 && fluxstate_report_get_state(report) == FLUXSTATE_INSTALL_PARTIAL,
+	      "the FluxInstance is not Ready: partial", report ? fluxstate_report_get_summary(report) : NULL);
+	if (rc != 0)
+		goto out;
+	child = apply_later(&sim, "_objects/flux-instance-ready.yaml", 300);
+	t0 = now_ms();
+	rc = fluxstate_ctx_wait_for_change(ctx, report, 10000);
+	check(rc == 0, "the FluxInstance turns Ready: the wait returns 0", rc ? fluxstate_ctx_get_error(ctx) : NULL);
+	check(now_ms() - t0 < 9000, "it returned on the event, not the timeout", NULL);
+	waitpid(child, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the control endpoint applied the FluxInstance", NULL);
+	rc = fluxstate_ctx_probe(ctx, &after);
+	check(rc == 0 && fluxstate_report_get_state(after) == FLUXSTATE_INSTALL_HEALTHY,
+	      "probing again: healthy", after ? fluxstate_report_get_summary(after) : fluxstate_ctx_get_error(ctx));
 out:
 	fluxstate_report_free(report);
 	fluxstate_report_free(after);
