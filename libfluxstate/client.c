@@ -109,6 +109,7 @@ struct fluxstate__client {
 	char *host_header;            /* "Host: server-host:port" when tls-server-name is used */
 	struct curl_slist *connect_to;
 	char *proxy;
+	char *proxy_password;         /* to scrub from libcurl's messages, which quote the proxy URL */
 	char *user_agent;
 	int watch_fired;
 	struct fluxstate__exec_state exec;
@@ -214,6 +215,13 @@ fluxstate__client_new(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, st
 				   : fluxstate__strdup(conn->proxy_url);
 		if (!c->proxy)
 			r = FLUXSTATE_ENOMEM;
+		{
+			size_t start, len;
+
+			if (fluxstate__url_password_span(conn->proxy_url, &start, &len) &&
+			    !(c->proxy_password = fluxstate__strndup(conn->proxy_url + start, len)))
+				r = FLUXSTATE_ENOMEM;
+		}
 	}
 	c->user_agent = fluxstate__asprintf("fluxstate/%s (linux/%s)", FLUXSTATE_VERSION, FLUXSTATE_ARCH);
 	c->multi = curl_multi_init();
@@ -290,6 +298,7 @@ fluxstate__client_free(struct fluxstate__client *client)
 	free(client->base_url);
 	free(client->host_header);
 	fluxstate__free_secret(client->proxy); /* may carry user:password */
+	fluxstate__free_secret(client->proxy_password);
 	free(client->user_agent);
 	fluxstate__exec_state_clear(&client->exec);
 	free(client);
@@ -935,6 +944,27 @@ op_log(struct op *op, const char *outcome)
 		       (unsigned long long)(fluxstate__now_ms() - op->t0), op->page_items);
 }
 
+/* Replace every @secret in @text with xxxxx, in place (the result is never longer). */
+static void
+scrub_secret(char *text, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	char *p;
+
+	if (!n)
+		return;
+	for (p = text; (p = strstr(p, secret)); ) {
+		if (n >= 5) {
+			memcpy(p, "xxxxx", 5);
+			memmove(p + 5, p + n, strlen(p + n) + 1);
+			p += 5;
+		} else {
+			memset(p, 'x', n); /* too short for "xxxxx" in place */
+			p += n;
+		}
+	}
+}
+
 /* Integer Retry-After in seconds, or -1. */
 static long
 retry_after_seconds(const char *v)
@@ -1046,6 +1076,7 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		return;
 	}
 	if (cc != CURLE_OK) {
+		scrub_secret(op->errbuf, c->proxy_password);
 		snprintf(outcome, sizeof(outcome), "curl error %d", (int)cc);
 		op_log(op, outcome);
 		if (cc == CURLE_OPERATION_TIMEDOUT && fluxstate__now_ms() + 5 >= deadline)

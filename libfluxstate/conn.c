@@ -159,27 +159,6 @@ put_strv(struct fluxstate__buf *b, const char *key, char *const *v, int *first)
 	return r < 0 ? r : fluxstate__buf_append(b, "]", 1);
 }
 
-/* proxy URL with any password replaced, as Go's URL.Redacted() */
-static char *
-redacted_proxy(const char *u)
-{
-	const char *sep, *at, *colon, *end;
-
-	if (!u)
-		return NULL;
-	sep = strstr(u, "://");
-	if (!sep)
-		return strdup(u);
-	end = sep + 3 + strcspn(sep + 3, "/?#");
-	at = memchr(sep + 3, '@', (size_t)(end - sep - 3));
-	if (!at)
-		return strdup(u);
-	colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
-	if (!colon)
-		return strdup(u);
-	return fluxstate__asprintf("%.*sxxxxx%s", (int)(colon + 1 - u), u, at);
-}
-
 int
 fluxstate__conn_describe(const struct fluxstate__conn *conn, char **ret_json)
 {
@@ -191,7 +170,7 @@ fluxstate__conn_describe(const struct fluxstate__conn *conn, char **ret_json)
 	if (!conn || !ret_json)
 		return FLUXSTATE_EINVAL;
 	https = fluxstate__has_prefix(conn->server, "https://");
-	if (conn->proxy_url && !(proxy = redacted_proxy(conn->proxy_url)))
+	if (conn->proxy_url && !(proxy = fluxstate__url_redacted(conn->proxy_url)))
 		return FLUXSTATE_ENOMEM;
 	r = fluxstate__buf_append(&b, "{", 1);
 	if (r == 0)

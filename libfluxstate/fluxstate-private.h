@@ -55,6 +55,8 @@ void fluxstate__free_secret_n(void *p, size_t len);
 int fluxstate__read_file(const char *path, size_t max, char **ret, size_t *ret_len); /* 0 or -errno */
 const char *fluxstate__errno_text(int e); /* Go-style lower-case strerror, thread-safe (per-thread buffer) */
 int fluxstate__pem_key_is_encrypted(const void *pem, size_t len); /* PKCS#8 or legacy encrypted PEM key */
+int fluxstate__url_password_span(const char *url, size_t *ret_start, size_t *ret_len); /* 1 if it has one */
+char *fluxstate__url_redacted(const char *url);                 /* password shown as xxxxx */
 uint64_t fluxstate__now_ms(void);                            /* CLOCK_MONOTONIC */
 /* Short non-reversible fingerprint of a secret for logs: "sha256:<8 hex>". Caller frees. */
 char *fluxstate__fingerprint(const void *secret, size_t len);

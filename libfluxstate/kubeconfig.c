@@ -1420,23 +1420,6 @@ url_scheme(const char *s, char *out, size_t outlen)
 	return 0;
 }
 
-/* A URL for messages: the userinfo password replaced, as Go's URL.Redacted(). */
-static char *
-redact_url(const char *u)
-{
-	const char *sep = strstr(u, "://"), *at, *colon, *end;
-
-	if (!sep)
-		return strdup(u);
-	end = sep + 3 + strcspn(sep + 3, "/?#");
-	at = memchr(sep + 3, '@', (size_t)(end - sep - 3));
-	if (!at)
-		return strdup(u);
-	colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
-	if (!colon)
-		return strdup(u);
-	return fluxstate__asprintf("%.*sxxxxx%s", (int)(colon + 1 - u), u, at);
-}
 
 struct errlist {
 	struct fluxstate__buf buf;
@@ -1506,6 +1489,49 @@ proxy_scheme_ok(const char *url, char *scheme, size_t len)
 	return strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 || strcmp(scheme, "socks5") == 0;
 }
 
+/*
+ * What is wrong with the host[:port] in [rest, host_end), as Go's url.Parse
+ * sees it plus a port in range (so a bad URL fails at load, not as a vague
+ * libcurl error later): NULL if nothing, else @buf filled.
+ */
+static const char *
+host_port_problem(const char *rest, const char *host_end, char *buf, size_t len)
+{
+	const char *port = NULL, *rb = NULL, *d;
+	long v = 0;
+
+	if (*rest == '[') {
+		rb = memchr(rest, ']', (size_t)(host_end - rest));
+		if (!rb) {
+			snprintf(buf, len, "missing ']' in host");
+			return buf;
+		}
+		if (rb + 1 < host_end && rb[1] != ':') {
+			snprintf(buf, len, "invalid port \"%.*s\" after host", (int)(host_end - rb - 1), rb + 1);
+			return buf;
+		}
+		port = rb + 1 < host_end ? rb + 1 : NULL;
+	} else {
+		port = memchr(rest, ':', (size_t)(host_end - rest));
+	}
+	if (rb ? rb == rest + 1 : (port ? port : host_end) == rest) {
+		snprintf(buf, len, "no host");
+		return buf;
+	}
+	if (!port)
+		return NULL;
+	for (d = port + 1; d < host_end && v <= 65535; d++) {
+		if (*d < '0' || *d > '9')
+			break;
+		v = v * 10 + (*d - '0');
+	}
+	if (d < host_end || (port + 1 < host_end && (v == 0 || v > 65535))) {
+		snprintf(buf, len, "invalid port \"%.*s\" after host", (int)(host_end - port), port);
+		return buf;
+	}
+	return NULL;
+}
+
 static void
 validate_cluster(struct errlist *l, const char *name, const struct eff_cluster *c, int *ret_empty_cluster)
 {
@@ -1524,7 +1550,7 @@ validate_cluster(struct errlist *l, const char *name, const struct eff_cluster *
 	if (!empty(c->proxy_url)) {
 		char scheme[32];
 		int ok = proxy_scheme_ok(c->proxy_url, scheme, sizeof(scheme));
-		char *shown = redact_url(c->proxy_url);
+		char *shown = fluxstate__url_redacted(c->proxy_url);
 
 		if (!shown) {
 			l->enomem = 1;
@@ -1535,6 +1561,17 @@ validate_cluster(struct errlist *l, const char *name, const struct eff_cluster *
 			errlist_add(l,
 				    "invalid 'proxy-url' \"%s\" for cluster \"%s\": unsupported scheme \"%s\", must be http, https, or socks5",
 				    shown, name, scheme);
+		} else {
+			/* checked on the redacted form: a problem quoted from it cannot show the password */
+			const char *sep = strstr(shown, "://");
+			const char *auth = sep ? sep + 3 : shown + strlen(shown);
+			const char *end = auth + strcspn(auth, "/?#"), *at;
+			char problem[128];
+
+			for (at = end; at > auth && at[-1] != '@'; at--)
+				;
+			if (host_port_problem(at, end, problem, sizeof(problem)))
+				errlist_add(l, "invalid 'proxy-url' \"%s\" for cluster \"%s\": %s", shown, name, problem);
 		}
 		free(shown);
 	}
@@ -1672,7 +1709,7 @@ check_ca_pem(fluxstate_ctx *ctx, const unsigned char *pem, size_t len, const cha
 static int
 parse_server(fluxstate_ctx *ctx, const char *server, struct fluxstate__conn *conn)
 {
-	char scheme[32];
+	char scheme[32], problem[128];
 	const char *rest, *host_end, *path_end;
 	char *with_scheme = NULL, *path = NULL, *clean;
 	int r = 0;
@@ -1686,21 +1723,30 @@ parse_server(fluxstate_ctx *ctx, const char *server, struct fluxstate__conn *con
 		server = with_scheme;
 		strcpy(scheme, "http");
 	}
-	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-		/* user information may hold a password: never echo it */
-		const char *auth = strstr(server, "://") + 3, *at = strchr(auth, '@');
-		int shown = at && at < auth + strcspn(auth, "/?#") ? (int)(auth - server) : (int)strlen(server);
+	{
+		/* user information may hold a password: never echo it, never use it */
+		size_t pw_start, pw_len;
 
-		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server \"%.*s%s%s\": unsupported protocol scheme \"%s\"",
-				     shown, server, shown < (int)strlen(server) ? "xxxxx" : "",
-				     shown < (int)strlen(server) ? at : "", scheme);
+		if (fluxstate__url_password_span(server, &pw_start, &pw_len) ||
+		    memchr(server, '@', strcspn(server, "?#"))) {
+			char *shown = fluxstate__url_redacted(server);
+
+			r = fluxstate__error(ctx, shown ? FLUXSTATE_ECONFIG : FLUXSTATE_ENOMEM,
+					     "server \"%s\": the URL must be scheme://host[:port][/path] without user information",
+					     shown ? shown : "");
+			free(shown);
+			goto out;
+		}
+	}
+	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server \"%s\": unsupported protocol scheme \"%s\"", server,
+				     scheme);
 		goto out;
 	}
 	rest = strstr(server, "://") + 3;
 	host_end = rest + strcspn(rest, "/?#");
-	if (host_end == rest || memchr(rest, '@', (size_t)(host_end - rest))) {
-		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG,
-				     "server URL must be https://host[:port][/path] without user information");
+	if (host_end == rest) {
+		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": no host", server);
 		goto out;
 	}
 	for (const char *p = rest; p < host_end; p++)
@@ -1708,44 +1754,9 @@ parse_server(fluxstate_ctx *ctx, const char *server, struct fluxstate__conn *con
 			r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server URL contains a space or control character");
 			goto out;
 		}
-	{
-		/* host[:port] as Go's url.Parse checks it, plus a port in range, so a bad URL fails here and not as a vague curl error */
-		const char *port = NULL, *rb = NULL;
-
-		if (*rest == '[') {
-			rb = memchr(rest, ']', (size_t)(host_end - rest));
-			if (!rb) {
-				r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": missing ']' in host", server);
-				goto out;
-			}
-			if (rb + 1 < host_end && rb[1] != ':') {
-				r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": invalid port \"%.*s\" after host", server,
-						     (int)(host_end - rb - 1), rb + 1);
-				goto out;
-			}
-			port = rb + 1 < host_end ? rb + 1 : NULL;
-		} else {
-			port = memchr(rest, ':', (size_t)(host_end - rest));
-		}
-		if ((rb ? rb == rest + 1 : (port ? port : host_end) == rest)) {
-			r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "server \"%s\" has no host", server);
-			goto out;
-		}
-		if (port) {
-			const char *d;
-			long v = 0;
-
-			for (d = port + 1; d < host_end && v <= 65535; d++) {
-				if (*d < '0' || *d > '9')
-					break;
-				v = v * 10 + (*d - '0');
-			}
-			if (d < host_end || (port + 1 < host_end && (v == 0 || v > 65535))) {
-				r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": invalid port \"%.*s\" after host", server,
-						     (int)(host_end - port), port);
-				goto out;
-			}
-		}
+	if (host_port_problem(rest, host_end, problem, sizeof(problem))) {
+		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "parse \"%s\": %s", server, problem);
+		goto out;
 	}
 	conn->server = fluxstate__asprintf("%s://%.*s", scheme, (int)(host_end - rest), rest);
 	path_end = host_end + strcspn(host_end, "?#");

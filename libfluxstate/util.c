@@ -298,3 +298,43 @@ fluxstate__pem_key_is_encrypted(const void *pem, size_t len)
 	return pem && (memmem(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37) ||
 		       memmem(pem, len, "Proc-Type: 4,ENCRYPTED", 22));
 }
+
+/*
+ * Where the password of scheme://user:password@host sits: between the
+ * first ':' after "://" and the last '@' before any '?' or '#'. The last
+ * '@', not the authority's: a password holding '/' or '@' unescaped is
+ * still a password, whatever a URL parser makes of it. 0 if none.
+ */
+int
+fluxstate__url_password_span(const char *u, size_t *ret_start, size_t *ret_len)
+{
+	const char *sep = u ? strstr(u, "://") : NULL, *end, *at = NULL, *p, *colon;
+
+	if (!sep)
+		return 0;
+	end = sep + 3 + strcspn(sep + 3, "?#");
+	for (p = sep + 3; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return 0;
+	colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
+	if (!colon || colon + 1 == at)
+		return 0;
+	*ret_start = (size_t)(colon + 1 - u);
+	*ret_len = (size_t)(at - colon - 1);
+	return 1;
+}
+
+/* @u with its password shown as xxxxx (Go's URL.Redacted()); NULL on ENOMEM. */
+char *
+fluxstate__url_redacted(const char *u)
+{
+	size_t start, len;
+
+	if (!u)
+		return NULL;
+	if (!fluxstate__url_password_span(u, &start, &len))
+		return fluxstate__strdup(u);
+	return fluxstate__asprintf("%.*sxxxxx%s", (int)start, u, u + start + len);
+}

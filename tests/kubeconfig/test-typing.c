@@ -389,7 +389,12 @@ test_server_override_alone(void **state)
 	assert_load_error_contains(kc_load(NULL), "without user information");
 	/* the harness fails any message that shows the password */
 	kc_opts.server = "ftp://user:SECRET-pw@h/x";
-	assert_load_error(kc_load(NULL), "server \"ftp://xxxxx@h/x\": unsupported protocol scheme \"ftp\"");
+	assert_load_error(kc_load(NULL),
+			  "server \"ftp://user:xxxxx@h/x\": the URL must be scheme://host[:port][/path] without user information");
+	/* a password holding '/' is still a password */
+	kc_opts.server = "https://u:SECRET/pw@h:1";
+	assert_load_error(kc_load(NULL),
+			  "server \"https://u:xxxxx@h:1\": the URL must be scheme://host[:port][/path] without user information");
 }
 
 static void
@@ -465,8 +470,8 @@ test_server_url_forms(void **state)
 		{ "https://127.0.0.1:-1/p", "parse \"https://127.0.0.1:-1/p\": invalid port \":-1\" after host" },
 		{ "https://[::1", "parse \"https://[::1\": missing ']' in host" },
 		{ "https://[::1]x", "parse \"https://[::1]x\": invalid port \"x\" after host" },
-		{ "https://:443", "server \"https://:443\" has no host" },
-		{ "https://[]:1", "server \"https://[]:1\" has no host" },
+		{ "https://:443", "parse \"https://:443\": no host" },
+		{ "https://[]:1", "parse \"https://[]:1\": no host" },
 	};
 	static const struct {
 		const char *server, *want;
@@ -476,7 +481,7 @@ test_server_url_forms(void **state)
 		{ "https://h:/p", "https://h:" },
 		{ "https://h", "https://h" },
 	};
-	char buf[512];
+	char buf[512], msg[512];
 	size_t i;
 
 	(void)state;
@@ -490,6 +495,27 @@ test_server_url_forms(void **state)
 					   "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n", ok[i].server);
 		assert_load_ok(kc_load_text(buf));
 		assert_string_equal(C->server, ok[i].want);
+	}
+	/* proxy-url: the same checks, the password never shown (the harness fails any SECRET) */
+	{
+		static const struct {
+			const char *proxy, *error;
+		} p[] = {
+			{ "http://u:SECRET-pw@h:abc", "invalid 'proxy-url' \"http://u:xxxxx@h:abc\" for cluster \"c\": invalid port \":abc\" after host" },
+			{ "http://u:SECRET-pw@[::1", "invalid 'proxy-url' \"http://u:xxxxx@[::1\" for cluster \"c\": missing ']' in host" },
+			{ "socks5://", "invalid 'proxy-url' \"socks5://\" for cluster \"c\": no host" },
+			{ "http://h:99999", "invalid 'proxy-url' \"http://h:99999\" for cluster \"c\": invalid port \":99999\" after host" },
+		};
+
+		for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+			snprintf(buf, sizeof(buf), "clusters: [{name: c, cluster: {server: https://h, proxy-url: \"%s\"}}]\n"
+						   "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n", p[i].proxy);
+			snprintf(msg, sizeof(msg), "invalid configuration: %s", p[i].error);
+			assert_load_error(kc_load_text(buf), msg);
+		}
+		/* a password holding '/' loads (the URL is ambiguous), and is redacted in the description */
+		assert_load_ok(kc_load_text("clusters: [{name: c, cluster: {server: https://h, proxy-url: \"http://u:SECRET/pw@h:1\"}}]\n"
+					    "contexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n"));
 	}
 	/* the --server override goes through the same checks */
 	kc_opts.server = "https://h:123456";

@@ -947,6 +947,15 @@ test_proxy_url(void **state)
 		free(plog);
 		fluxstate__result_clear(&res);
 	}
+	/* a proxy URL libcurl cannot parse: its message quotes the URL, never the password */
+	free(ctx->conn->proxy_url);
+	ctx->conn->proxy_url = strdup("http://user:" BASIC_PASSWORD "/x@127.0.0.1:1");
+	client_of(ctx);
+	list_cm(ctx, "paging", 318, 0, 10000, &res, &it); /* list_cm checks the message for secrets */
+	print_message("# unparsable proxy: %s\n", res.message);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	assert_non_null(strstr(res.message, "xxxxx"));
+	fluxstate__result_clear(&res);
 	/* a proxy that is not there: a network error naming no secret */
 	free(ctx->conn->proxy_url);
 	ctx->conn->proxy_url = strdup(url); /* the proxy is stopped now */
