@@ -40,6 +40,7 @@ static char tmpdir[64];
 static pid_t raw_pid;          /* start_raw_server()'s child, killed in teardown too */
 
 static pid_t start_helper(const char *name, const char *log_path, const char *const *extra, int *port);
+static int count_items(const struct fluxstate__json *item, void *userdata);
 
 static void
 log_fn(const char *message, void *userdata)
@@ -818,8 +819,9 @@ test_tls_server_name(void **state)
 }
 
 /*
- * Start the Python helper tests/transport/@name with --log @log_path and
- * @extra (NULL-terminated, may be NULL); returns its pid, port in *port.
+ * Start the Python helper tests/transport/@name (or the program at path
+ * @name) with --log @log_path and @extra (NULL-terminated, may be NULL);
+ * returns its pid, port in *port.
  */
 static pid_t
 start_helper(const char *name, const char *log_path, const char *const *extra, int *port)
@@ -834,16 +836,24 @@ start_helper(const char *name, const char *log_path, const char *const *extra, i
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* a .py helper runs under python3; anything else is a program (a path) */
+		int py = fluxstate__has_suffix(name, ".py");
 		const char *argv[16] = { "python3", script, "--log", log_path };
 		size_t n = 4;
 
+		if (!py) {
+			argv[0] = name;
+			argv[1] = "--log";
+			argv[2] = log_path;
+			n = 3;
+		}
 		while (extra && *extra && n < 15)
 			argv[n++] = *extra++;
 		argv[n] = NULL;
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execv("/usr/bin/python3", (char *const *)argv);
+		execv(py ? "/usr/bin/python3" : name, (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -1429,6 +1439,86 @@ test_concurrency(void **state)
 	fluxstate_ctx_free(ctx);
 }
 
+/*
+ * HTTP/2 where the server offers it: concurrent lists share one connection
+ * as multiplexed streams (PIPEWAIT), as client-go's transport does.
+ * tests/transport/h2-server.go is built with the Go toolchain the Go
+ * binding needs anyway.
+ */
+static void
+test_http2_multiplexed(void **state)
+{
+	enum { N = 8 };
+	static const char *const nss[N] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+	fluxstate_ctx *ctx;
+	struct fluxstate__client *c;
+	struct fluxstate__result res[N];
+	struct fluxstate__query q[N];
+	int n_items[N];
+	char exe[128], cmd[512], log_path[128], cert[128], key[128], url[64], line[256], first_peer[64] = "";
+	const char *extra[] = { "--cert", cert, "--key", key, NULL };
+	int port = 0, i, lines = 0, h2 = 0, same_peer = 0;
+	uint64_t t0, took;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	snprintf(exe, sizeof(exe), "%s/h2-server", tmpdir);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && go build -o '%s' '%s/h2-server.go'", tmpdir, exe, TRANSPORT_DIR);
+	if (system(cmd) != 0)
+		fail_msg("cannot build h2-server.go with go (needed by the Go binding too): %s", cmd);
+	snprintf(log_path, sizeof(log_path), "%s/h2.log", tmpdir);
+	snprintf(cert, sizeof(cert), "%s/certs/server.crt", tmpdir);
+	snprintf(key, sizeof(key), "%s/certs/server.key", tmpdir);
+	pid = start_helper(exe, log_path, extra, &port);
+
+	ctx = new_ctx("kubesim-admin");
+	free(ctx->conn->server);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+	ctx->conn->server = strdup(url);
+	c = client_of(ctx);
+	for (i = 0; i < N; i++) {
+		memset(&q[i], 0, sizeof(q[i]));
+		q[i].version = "v1";
+		q[i].resource = "configmaps";
+		q[i].namespace = nss[i];
+		n_items[i] = 0;
+		assert_int_equal(fluxstate__client_add(c, &q[i], count_items, &n_items[i], &res[i]), 0);
+	}
+	t0 = fluxstate__now_ms();
+	assert_int_equal(fluxstate__client_run(c, fluxstate__now_ms() + 10000), 0);
+	took = fluxstate__now_ms() - t0;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	for (i = 0; i < N; i++) {
+		if (res[i].code != 0)
+			fail_msg("list %d: %s", i, res[i].message);
+		assert_int_equal(n_items[i], 1);
+		fluxstate__result_clear(&res[i]);
+	}
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char proto[32], peer[64];
+
+		if (sscanf(line, "%31s %63s", proto, peer) != 2)
+			continue;
+		lines++;
+		h2 += strcmp(proto, "HTTP/2.0") == 0;
+		if (!first_peer[0])
+			snprintf(first_peer, sizeof(first_peer), "%s", peer);
+		same_peer += strcmp(peer, first_peer) == 0;
+	}
+	fclose(f);
+	print_message("# %d lists over HTTP/2 in %llu ms: %d requests, %d h2, %d on one connection\n", N,
+		      (unsigned long long)took, lines, h2, same_peer);
+	assert_int_equal(lines, N);
+	assert_int_equal(h2, N);
+	assert_int_equal(same_peer, N); /* one connection, N streams */
+	assert_true(took < 300 * N / 2); /* concurrent, not one after the other */
+	fluxstate_ctx_free(ctx);
+}
+
 struct thread_run {
 	pthread_t tid;
 	int rc_new, rc_load, rc_run, code;
@@ -1647,6 +1737,7 @@ main(void)
 		cmocka_unit_test(test_stalled_server),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_concurrency),
+		cmocka_unit_test(test_http2_multiplexed),
 		cmocka_unit_test(test_contexts_on_threads),
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_big_list_streams),
