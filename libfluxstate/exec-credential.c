@@ -270,6 +270,12 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	if (!interactive)
 		posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+	/*
+	 * Only stdin, stdout and stderr, as Go's os/exec: libcurl's sockets
+	 * (and anything else the process opened without O_CLOEXEC) must not
+	 * reach the plugin or outlive a request in a daemonised grandchild.
+	 */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	/* bare names are looked up in the parent's PATH, like Go's exec.LookPath */
 	exe = look_path(ec->command);
 	r = exe ? posix_spawn(&pid, exe, &fa, NULL, argv, envp) : ENOENT;

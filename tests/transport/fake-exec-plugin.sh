@@ -4,6 +4,7 @@
 #   runs       one line per run
 #   exec-info  the last KUBERNETES_EXEC_INFO (verbatim, with its newline)
 #   args       the last argument list, one per line
+#   fds        the open file descriptors it started with (fds-what: what they are)
 # Modes: ok (token $FAKE_TOKEN, api version $2), bad-first (a wrong token on
 # the first run), yaml, wrong-version, no-status, empty-status, cert-only,
 # expired, fail, cert-encrypted, hang (never answers), close-stdout (closes stdout, then
@@ -11,6 +12,9 @@
 set -u
 dir=${FAKE_PLUGIN_DIR:?}
 echo run >>"$dir/runs"
+# the descriptors it inherited (client-go's plugins get only 0, 1, 2)
+(cd /proc/$$/fd && echo *) >"$dir/fds"
+for n in $(cat "$dir/fds"); do printf '%s=%s\n' "$n" "$(readlink "/proc/$$/fd/$n")"; done >"$dir/fds-what"
 printf '%s' "${KUBERNETES_EXEC_INFO-}" >"$dir/exec-info"
 : >"$dir/args"
 for a in "$@"; do printf '%s\n' "$a" >>"$dir/args"; done

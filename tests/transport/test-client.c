@@ -502,6 +502,31 @@ test_exec_v1(void **state)
 	args = read_text(path);
 	assert_string_equal(args, "ok\nclient.authentication.k8s.io/v1\narg with spaces\n");
 	free(args);
+	/* no connection, pipe or file of the library leaks into the plugin (the shell's own script fd aside) */
+	snprintf(path, sizeof(path), "%s/fds", dir);
+	args = read_text(path);
+	snprintf(path, sizeof(path), "%s/fds-what", dir);
+	info = read_text(path);
+	if (!args || !info)
+		fail_msg("the plugin recorded no descriptors");
+	{
+		char *tok, *save = NULL;
+
+		for (tok = strtok_r(args, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			char want[32], *line;
+
+			if (strcmp(tok, "0") == 0 || strcmp(tok, "1") == 0 || strcmp(tok, "2") == 0)
+				continue;
+			snprintf(want, sizeof(want), "%s=", tok);
+			line = strstr(info, want);
+			if (!line || (line != info && line[-1] != '\n') ||
+			    strncmp(strchr(line, '\n') - strlen("fake-exec-plugin.sh"), "fake-exec-plugin.sh",
+				    strlen("fake-exec-plugin.sh")) != 0)
+				fail_msg("descriptor %s leaked into the plugin:\n%s", tok, info);
+		}
+	}
+	free(args);
+	free(info);
 	fluxstate_ctx_free(ctx);
 }
 
