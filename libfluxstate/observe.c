@@ -165,9 +165,7 @@ item_cb(const struct fluxstate__json *item, void *userdata)
 static int
 on_version(struct read *rd, const struct fluxstate__json *doc)
 {
-	int oom = 0;
-
-	int major, minor, patch;
+	int oom = 0, major, minor, patch;
 
 	free(rd->o->obs->server_version);
 	rd->o->obs->server_version = dup_str(fluxstate__json_get(doc, "gitVersion"), &oom);
