@@ -372,9 +372,9 @@ out:
 	return r;
 }
 
-static int
-decode_output(const struct fluxstate__conn *conn, const struct fluxstate__buf *out,
-	      struct fluxstate__exec_state *st, char **msg)
+int
+fluxstate__exec_decode_output(const struct fluxstate__conn *conn, const char *out, size_t out_len,
+			      struct fluxstate__exec_state *st, char **msg)
 {
 	struct fluxstate__json *doc = NULL;
 	const struct fluxstate__json *status, *n;
@@ -382,7 +382,7 @@ decode_output(const struct fluxstate__conn *conn, const struct fluxstate__buf *o
 	char *err = NULL;
 	int r;
 
-	r = fluxstate__json_parse(out->data ? out->data : "", out->len, &doc, &err);
+	r = fluxstate__json_parse(out ? out : "", out_len, &doc, &err);
 	if (r == FLUXSTATE_ENOMEM)
 		goto oom;
 	if (r < 0) {
@@ -390,7 +390,7 @@ decode_output(const struct fluxstate__conn *conn, const struct fluxstate__buf *o
 		struct fluxstate__ynode *y = NULL;
 		char *yerr = NULL, *json;
 
-		if (fluxstate__yaml_parse(out->data ? out->data : "", out->len, &y, &yerr) == 0 && y &&
+		if (fluxstate__yaml_parse(out ? out : "", out_len, &y, &yerr) == 0 && y &&
 		    y->type == FLUXSTATE__Y_OBJECT && (json = fluxstate__ynode_to_json(y))) {
 			r = fluxstate__json_parse(json, strlen(json), &doc, NULL);
 			fluxstate__free_secret(json);
@@ -508,7 +508,7 @@ run_and_store(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, struct flu
 	st->n_runs++;
 	r = run_plugin(conn, deadline_ms, &out, ret_message);
 	if (r == 0)
-		r = decode_output(conn, &out, st, ret_message);
+		r = fluxstate__exec_decode_output(conn, out.data, out.len, st, ret_message);
 	fluxstate__buf_wipe(&out);
 	if (r < 0) {
 		fluxstate__exec_state_clear(st);

@@ -46,6 +46,14 @@ int fluxstate__exec_credential_refresh(fluxstate_ctx *ctx, const struct fluxstat
 
 void fluxstate__exec_state_clear(struct fluxstate__exec_state *st);
 
+/*
+ * Decode a plugin's stdout (JSON or YAML ExecCredential of @conn's exec
+ * apiVersion) into @st. 0, or FLUXSTATE_EAUTH/ENOMEM with *ret_message set
+ * (caller frees; no secrets). Exposed for the fuzz harness.
+ */
+int fluxstate__exec_decode_output(const struct fluxstate__conn *conn, const char *out, size_t len,
+				  struct fluxstate__exec_state *st, char **ret_message);
+
 /* The KUBERNETES_EXEC_INFO value (with its trailing newline). Caller frees. */
 char *fluxstate__exec_info_json(const struct fluxstate__conn *conn, int interactive);
 
