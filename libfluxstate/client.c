@@ -1284,9 +1284,15 @@ finish_ops(struct fluxstate__client *c, uint64_t t_start)
 
 	for (op = c->ops; op; op = next) {
 		next = op->next;
-		if (op->state != OP_DONE && !op->watch)
-			op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms",
-				(unsigned long long)(fluxstate__now_ms() - t_start));
+		if (op->state != OP_DONE && !op->watch) {
+			if (op->state == OP_RUNNING && op->log_path)
+				op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms while reading %s%s",
+					(unsigned long long)(fluxstate__now_ms() - t_start),
+					op->client->conn->path_prefix ? op->client->conn->path_prefix : "", op->log_path);
+			else
+				op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms",
+					(unsigned long long)(fluxstate__now_ms() - t_start));
+		}
 		op_free(op);
 	}
 	c->ops = NULL;

@@ -1353,6 +1353,7 @@ test_stalled_server(void **state)
 	assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
 	assert_true(took >= 750 && took < 2000);
 	assert_int_equal(it.n, 1); /* streamed: the item before the stall was handed out */
+	assert_non_null(strstr(res.message, "while reading /api/v1/namespaces/paging/configmaps?limit=500"));
 	fluxstate__result_clear(&res);
 
 	/* a server that hands out the same page forever: an error at the second page, not a loop */
