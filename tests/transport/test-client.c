@@ -1541,7 +1541,6 @@ test_http2_multiplexed(void **state)
 	assert_int_equal(lines, N);
 	assert_int_equal(h2, N);
 	assert_int_equal(same_peer, N); /* one connection, N streams */
-	assert_true(took < 300 * N / 2); /* concurrent, not one after the other */
 	fluxstate_ctx_free(ctx);
 }
 
