@@ -794,8 +794,11 @@ op_start(struct op *op, uint64_t deadline)
 		curl_easy_setopt(op->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
 	if (c->connect_to)
 		curl_easy_setopt(op->easy, CURLOPT_CONNECT_TO, c->connect_to);
-	if (c->proxy)
+	if (c->proxy) {
 		curl_easy_setopt(op->easy, CURLOPT_PROXY, c->proxy);
+		/* proxy-url wins over $NO_PROXY, as Go's http.ProxyURL (libcurl would still read it) */
+		curl_easy_setopt(op->easy, CURLOPT_NOPROXY, "");
+	}
 	if (conn->insecure_skip_tls_verify) {
 		curl_easy_setopt(op->easy, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(op->easy, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -925,7 +925,12 @@ test_proxy_url(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	ctx->conn->proxy_url = strdup(url);
 	client_of(ctx);
+	/* a proxy-url is used even for hosts $NO_PROXY names (Go's http.ProxyURL ignores it) */
+	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+	setenv("no_proxy", "127.0.0.1,localhost", 1);
 	list_cm(ctx, "paging", 310, 0, 10000, &res, &it);
+	unsetenv("NO_PROXY");
+	unsetenv("no_proxy");
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(res.code, 0);
