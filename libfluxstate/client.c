@@ -95,6 +95,7 @@ struct op {
 	struct fluxstate__buf body;   /* non-2xx body, capped */
 	char *retry_after;
 	char *location;
+	char *content_type;           /* named when a 2xx body is not JSON */
 	size_t page_items;
 };
 
@@ -268,6 +269,8 @@ op_reset_request(struct op *op)
 	op->retry_after = NULL;
 	free(op->location);
 	op->location = NULL;
+	free(op->content_type);
+	op->content_type = NULL;
 	op->status = 0;
 	op->page_items = 0;
 	op->exec_generation = 0;
@@ -629,6 +632,8 @@ header_cb(char *buf, size_t size, size_t n, void *userdata)
 		op->retry_after = NULL;
 		free(op->location);
 		op->location = NULL;
+		free(op->content_type);
+		op->content_type = NULL;
 		return len;
 	}
 	v = memchr(buf, ':', len);
@@ -648,6 +653,9 @@ header_cb(char *buf, size_t size, size_t n, void *userdata)
 	} else if (strncasecmp(buf, "Location:", 9) == 0) {
 		free(op->location);
 		op->location = fluxstate__strndup(v, vlen);
+	} else if (strncasecmp(buf, "Content-Type:", 13) == 0) {
+		free(op->content_type);
+		op->content_type = fluxstate__strndup(v, vlen < 100 ? vlen : 100);
 	}
 	return len;
 }
@@ -718,6 +726,22 @@ write_cb(char *data, size_t size, size_t n, void *userdata)
 			return 0;
 	}
 	return len;
+}
+
+/*
+ * A 2xx body that does not parse: say what the server sent when it is not
+ * JSON at all (an HTML page from something that is not an API server).
+ */
+static void
+fail_bad_json(struct op *op, int code, const char *parse_error)
+{
+	const char *ct = op->content_type;
+
+	if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0 && !has_ctl(ct))
+		op_fail(op, code, "the server answered %s, not JSON (is this a Kubernetes API server?): %s", ct,
+			parse_error);
+	else
+		op_fail(op, code, "malformed JSON from the server: %s", parse_error);
 }
 
 /* Start the next request of @op. */
@@ -1075,7 +1099,7 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		else if (strcmp(e, "out of memory") == 0)
 			op_fail(op, FLUXSTATE_ENOMEM, "out of memory");
 		else
-			op_fail(op, FLUXSTATE_EPROTOCOL, "malformed JSON from the server: %s", e);
+			fail_bad_json(op, FLUXSTATE_EPROTOCOL, e);
 		return;
 	}
 	if (cc != CURLE_OK) {
@@ -1111,8 +1135,8 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		r = fluxstate__json_stream_finish(op->stream, &top);
 		if (r < 0) {
 			op_log(op, "bad JSON");
-			op_fail(op, r == FLUXSTATE_ENOMEM ? r : FLUXSTATE_EPROTOCOL, "malformed JSON from the server: %s",
-				fluxstate__json_stream_error(op->stream));
+			fail_bad_json(op, r == FLUXSTATE_ENOMEM ? r : FLUXSTATE_EPROTOCOL,
+				      fluxstate__json_stream_error(op->stream));
 			return;
 		}
 		snprintf(outcome, sizeof(outcome), "%ld", op->status);

@@ -1261,7 +1261,8 @@ test_deadline(void **state)
  * A raw TCP server for what the simulator does not do. "stall-body":
  * 200 with a Content-Length, one list item and then silence; "silent":
  * accepts and never says a word (a TLS handshake that never ends);
- * "same-continue": every page names the same continue token.
+ * "same-continue": every page names the same continue token; "html": a
+ * web page, as something that is not an API server would answer.
  */
 static pid_t
 start_raw_server(const char *mode, int *port)
@@ -1308,6 +1309,16 @@ start_raw_server(const char *mode, int *port)
 				req[got] = '\0';
 				if (strstr(req, "\r\n\r\n"))
 					break;
+			}
+			if (strcmp(mode, "html") == 0) {
+				static const char page[] =
+					"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n"
+					"Content-Length: 29\r\n\r\n<html><body>hi</body></html>\n";
+
+				if (write(fd, page, sizeof(page) - 1) < 0)
+					_exit(1);
+				close(fd);
+				continue;
 			}
 			if (strcmp(mode, "same-continue") == 0) {
 				static const char page[] =
@@ -1376,6 +1387,21 @@ test_stalled_server(void **state)
 	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
 	assert_int_equal(res.n_requests, 2);
 	assert_string_equal(res.message, "the server answered continue=again with the same continue token");
+	fluxstate__result_clear(&res);
+
+	/* not an API server at all: the message says what came back */
+	pid = start_raw_server("html", &port);
+	free(ctx->conn->server);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	ctx->conn->server = strdup(url);
+	client_of(ctx);
+	list_cm(ctx, "paging", 0, 0, 3000, &res, &it);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	print_message("# html: %s\n", res.message);
+	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
+	assert_non_null(strstr(res.message, "the server answered text/html; charset=utf-8, not JSON "
+					    "(is this a Kubernetes API server?): "));
 	fluxstate__result_clear(&res);
 
 	/* a TLS handshake that never ends: the connect timeout, well before the deadline */
