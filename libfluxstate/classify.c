@@ -356,7 +356,7 @@ add_components(struct cls *c, char **ret_version)
 	*ret_version = NULL;
 	for (i = 0; i < c->n_mine; i++) {
 		const struct fluxstate__obs_deployment *d = &c->obs->deployments[c->mine[i]];
-		struct fluxstate__component *comp = fluxstate__report_add_component(r);
+		struct fluxstate_component *comp = fluxstate__report_add_component(r);
 		int from_label;
 
 		if (!comp)
@@ -423,7 +423,7 @@ check_controllers(struct cls *c)
 	size_t i;
 
 	for (i = 0; i < r->n_components; i++) {
-		const struct fluxstate__component *comp = &r->components[i];
+		const struct fluxstate_component *comp = &r->components[i];
 
 		if (comp->ready)
 			continue;
@@ -795,7 +795,7 @@ check_skew(struct cls *c)
 	if (!r->version)
 		return 0;
 	for (i = 0; i < r->n_components; i++) {
-		const struct fluxstate__component *comp = &r->components[i];
+		const struct fluxstate_component *comp = &r->components[i];
 
 		const struct fluxstate__obs_deployment *d = &c->obs->deployments[c->mine[i]];
 		const char *tag = image_tag(comp->image);

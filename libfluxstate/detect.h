@@ -265,7 +265,7 @@ struct fluxstate_finding {
 	unsigned int seq;               /* insertion order, for a stable sort */
 };
 
-struct fluxstate__component {
+struct fluxstate_component {
 	char *name;
 	char *namespace;
 	char *version;
@@ -287,7 +287,7 @@ struct fluxstate_report {
 	char *server_version;
 	char *flux_minimum;
 	int supported;                  /* 1, 0, or -1 when it cannot be told */
-	struct fluxstate__component *components;
+	struct fluxstate_component *components;
 	size_t n_components, cap_components;
 	struct fluxstate_finding *findings;
 	size_t n_findings, cap_findings;
@@ -303,7 +303,7 @@ struct fluxstate_finding *fluxstate__report_add_finding(struct fluxstate_report 
 							 const char *name, const char *category,
 							 const char *problem, int severity, unsigned int flags,
 							 const char *reason_fmt, ...) FLUXSTATE_PRINTF(10, 11);
-struct fluxstate__component *fluxstate__report_add_component(struct fluxstate_report *r);
+struct fluxstate_component *fluxstate__report_add_component(struct fluxstate_report *r);
 /* Stable sort: errors first, then warnings, then info. */
 void fluxstate__report_sort(struct fluxstate_report *r);
 int fluxstate__report_copy_watch(struct fluxstate_report *r, const struct fluxstate__watch_target *w, size_t n);

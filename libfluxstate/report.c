@@ -95,7 +95,7 @@ fluxstate__report_add_finding(struct fluxstate_report *r, const char *kind, cons
 	return f;
 }
 
-struct fluxstate__component *
+struct fluxstate_component *
 fluxstate__report_add_component(struct fluxstate_report *r)
 {
 	if (grow((void **)&r->components, &r->cap_components, r->n_components, sizeof(*r->components)) < 0)
@@ -257,6 +257,80 @@ fluxstate_report_get_server_supported(const fluxstate_report *r)
 	return r->supported < 0 ? FLUXSTATE_ERROR : r->supported;
 }
 
+FLUXSTATE_EXPORT const char *
+fluxstate_report_get_namespace_source(const fluxstate_report *r)
+{
+	return r && r->namespace_source ? r->namespace_source : "default";
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_report_get_managed_by(const fluxstate_report *r)
+{
+	return r ? r->managed_by : NULL;
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_report_get_bootstrapped(const fluxstate_report *r)
+{
+	return r ? !!r->bootstrapped : FLUXSTATE_EINVAL;
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_report_get_flux_minimum(const fluxstate_report *r)
+{
+	return r ? r->flux_minimum : NULL;
+}
+
+FLUXSTATE_EXPORT size_t
+fluxstate_report_get_n_components(const fluxstate_report *r)
+{
+	return r ? r->n_components : 0;
+}
+
+FLUXSTATE_EXPORT const fluxstate_component *
+fluxstate_report_get_component(const fluxstate_report *r, size_t i)
+{
+	if (!r || i >= r->n_components)
+		return NULL;
+	return &r->components[i];
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_component_get_name(const fluxstate_component *c)
+{
+	return c ? c->name : NULL;
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_component_get_namespace(const fluxstate_component *c)
+{
+	return c ? c->namespace : NULL;
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_component_get_version(const fluxstate_component *c)
+{
+	return c ? c->version : NULL;
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_component_get_image(const fluxstate_component *c)
+{
+	return c ? c->image : NULL;
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_component_get_ready(const fluxstate_component *c)
+{
+	return c ? !!c->ready : FLUXSTATE_EINVAL;
+}
+
+FLUXSTATE_EXPORT const char *
+fluxstate_component_get_reason(const fluxstate_component *c)
+{
+	return c && c->reason ? c->reason : "";
+}
+
 FLUXSTATE_EXPORT size_t
 fluxstate_report_get_n_findings(const fluxstate_report *r)
 {
@@ -377,7 +451,7 @@ gen_report(yajl_gen g, const struct fluxstate_report *r)
 	G(gen_str(g, "components"));
 	G(yajl_gen_array_open(g));
 	for (i = 0; i < r->n_components; i++) {
-		const struct fluxstate__component *c = &r->components[i];
+		const struct fluxstate_component *c = &r->components[i];
 
 		G(yajl_gen_map_open(g));
 		G(gen_kv(g, "name", c->name));

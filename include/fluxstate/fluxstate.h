@@ -66,6 +66,8 @@ typedef struct fluxstate_ctx fluxstate_ctx;
 typedef struct fluxstate_report fluxstate_report;
 /** One finding; borrowed from its report. */
 typedef struct fluxstate_finding fluxstate_finding;
+/** One Flux controller Deployment; borrowed from its report. */
+typedef struct fluxstate_component fluxstate_component;
 
 /** @} */
 
@@ -455,6 +457,59 @@ const char *fluxstate_report_get_server_version(const fluxstate_report *report);
 int fluxstate_report_get_server_supported(const fluxstate_report *report);
 
 /**
+ * Where the inspected namespace came from: "option"
+ * (fluxstate_ctx_set_flux_namespace()), "detected" (from the controllers'
+ * or the CRDs' labels), "environment" ($FLUX_SYSTEM_NAMESPACE) or "default"
+ * ("flux-system").
+ * @return A static string; "default" for a NULL report.
+ * @since 0.1
+ */
+const char *fluxstate_report_get_namespace_source(const fluxstate_report *report);
+
+/**
+ * The app.kubernetes.io/managed-by label Flux itself reads (of the
+ * gitrepositories CRD, else of a controller), e.g. "Helm" or
+ * "flux-operator".
+ * @return A string owned by the report, or NULL when there is none (and
+ *         for a NULL report).
+ * @since 0.1
+ */
+const char *fluxstate_report_get_managed_by(const fluxstate_report *report);
+
+/**
+ * Whether Flux was bootstrapped, as `flux check` tells it: the
+ * gitrepositories CRD carries the kustomize.toolkit.fluxcd.io/namespace label.
+ * @return 1 or 0; FLUXSTATE_EINVAL for a NULL report.
+ * @since 0.1
+ */
+int fluxstate_report_get_bootstrapped(const fluxstate_report *report);
+
+/**
+ * The minimum Kubernetes version the installed Flux version needs
+ * (e.g. "v1.32.0").
+ * @return A string owned by the report, or NULL when it is not known (no
+ *         Flux version, or one outside the library's table; and for a NULL
+ *         report).
+ * @since 0.1
+ */
+const char *fluxstate_report_get_flux_minimum(const fluxstate_report *report);
+
+/**
+ * The number of Flux controller Deployments found in the inspected
+ * namespace (the "components" of `flux check`).
+ * @return The count; 0 for a NULL report.
+ * @since 0.1
+ */
+size_t fluxstate_report_get_n_components(const fluxstate_report *report);
+
+/**
+ * Component @p i, in the order of the report JSON's "components".
+ * @return A handle owned by the report, or NULL if @p i is out of range.
+ * @since 0.1
+ */
+const fluxstate_component *fluxstate_report_get_component(const fluxstate_report *report, size_t i);
+
+/**
  * The number of findings.
  * @return The count; 0 for a NULL report.
  * @since 0.1
@@ -535,6 +590,38 @@ const char *fluxstate_finding_get_reason(const fluxstate_finding *finding);
 int fluxstate_finding_get_severity(const fluxstate_finding *finding);
 /** A mask of FLUXSTATE_FLAG_* values. @since 0.1 */
 unsigned int fluxstate_finding_get_flags(const fluxstate_finding *finding);
+
+/** @} */
+
+/**
+ * @defgroup component Components
+ * String getters return strings owned by the report the component came
+ * from, valid until fluxstate_report_free(); for a NULL component they
+ * return NULL (the reason "").
+ * @{
+ */
+
+/** Deployment name, e.g. "source-controller". @since 0.1 */
+const char *fluxstate_component_get_name(const fluxstate_component *component);
+/** Deployment namespace. @since 0.1 */
+const char *fluxstate_component_get_namespace(const fluxstate_component *component);
+/**
+ * Flux version of this component (from its version label, else mapped
+ * from its image tag), or NULL when it cannot be told.
+ * @since 0.1
+ */
+const char *fluxstate_component_get_version(const fluxstate_component *component);
+/** The controller's container image, or NULL. @since 0.1 */
+const char *fluxstate_component_get_image(const fluxstate_component *component);
+/**
+ * Whether the Deployment is ready (kstatus Current, and at least one
+ * replica wanted).
+ * @return 1 or 0; FLUXSTATE_EINVAL for NULL.
+ * @since 0.1
+ */
+int fluxstate_component_get_ready(const fluxstate_component *component);
+/** Why, e.g. "Deployment is available. Replicas: 1" or "Available: 0/1". Never NULL. @since 0.1 */
+const char *fluxstate_component_get_reason(const fluxstate_component *component);
 
 /** @} */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <yaml.h>
+#include <yajl/yajl_tree.h>
 
 #include <fluxstate/fluxstate.h>
 
@@ -217,6 +218,70 @@ check_no_duplicate(const fluxstate_report *r)
 	check(dups == 0, "no finding is reported twice (%zu duplicates)", dups);
 }
 
+static const char *
+json_string(yajl_val v, const char **path)
+{
+	v = yajl_tree_get(v, path, yajl_t_any);
+	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int
+json_true(yajl_val v, const char **path)
+{
+	return YAJL_IS_TRUE(yajl_tree_get(v, path, yajl_t_any));
+}
+
+/* The C accessors say what the report JSON says (the bindings read the JSON, C callers the accessors). */
+static void
+check_accessors(const fluxstate_report *r, const char *json)
+{
+	const char *p_ns[] = { "namespace", NULL }, *p_nss[] = { "namespaceSource", NULL };
+	const char *p_inst[] = { "installer", NULL }, *p_mb[] = { "managedBy", NULL };
+	const char *p_boot[] = { "bootstrapped", NULL }, *p_ver[] = { "version", NULL };
+	const char *p_sv[] = { "kubernetes", "serverVersion", NULL };
+	const char *p_min[] = { "kubernetes", "fluxMinimum", NULL };
+	const char *p_comp[] = { "components", NULL }, *p_find[] = { "findings", NULL };
+	const char *c_name[] = { "name", NULL }, *c_ns[] = { "namespace", NULL }, *c_ver[] = { "version", NULL };
+	const char *c_img[] = { "image", NULL }, *c_ready[] = { "ready", NULL }, *c_reason[] = { "reason", NULL };
+	char err[256];
+	yajl_val root = yajl_tree_parse(json, err, sizeof(err)), comps, finds;
+	size_t i, bad = 0;
+
+	check(root != NULL, "the report JSON parses (%s)", root ? "ok" : err);
+	if (!root)
+		return;
+	bad += !str_eq(fluxstate_report_get_namespace(r), json_string(root, p_ns));
+	bad += !str_eq(fluxstate_report_get_namespace_source(r), json_string(root, p_nss));
+	bad += !str_eq(fluxstate_report_get_installer(r), json_string(root, p_inst));
+	bad += !str_eq(fluxstate_report_get_managed_by(r), json_string(root, p_mb));
+	bad += fluxstate_report_get_bootstrapped(r) != json_true(root, p_boot);
+	bad += !str_eq(fluxstate_report_get_version(r), json_string(root, p_ver));
+	bad += !str_eq(fluxstate_report_get_server_version(r), json_string(root, p_sv));
+	bad += !str_eq(fluxstate_report_get_flux_minimum(r), json_string(root, p_min));
+	finds = yajl_tree_get(root, p_find, yajl_t_array);
+	bad += !finds || finds->u.array.len != fluxstate_report_get_n_findings(r);
+	comps = yajl_tree_get(root, p_comp, yajl_t_array);
+	if (!comps || comps->u.array.len != fluxstate_report_get_n_components(r)) {
+		bad++;
+	} else {
+		for (i = 0; i < comps->u.array.len; i++) {
+			const fluxstate_component *c = fluxstate_report_get_component(r, i);
+			yajl_val o = comps->u.array.values[i];
+
+			bad += !str_eq(fluxstate_component_get_name(c), json_string(o, c_name));
+			bad += !str_eq(fluxstate_component_get_namespace(c), json_string(o, c_ns));
+			bad += !str_eq(fluxstate_component_get_version(c), json_string(o, c_ver));
+			bad += !str_eq(fluxstate_component_get_image(c), json_string(o, c_img));
+			bad += fluxstate_component_get_ready(c) != json_true(o, c_ready);
+			bad += !str_eq(fluxstate_component_get_reason(c), json_string(o, c_reason));
+		}
+		bad += fluxstate_report_get_component(r, comps->u.array.len) != NULL;
+	}
+	check(bad == 0, "the C accessors agree with the report JSON (%zu components, %zu differences)",
+	      fluxstate_report_get_n_components(r), bad);
+	yajl_tree_free(root);
+}
+
 static void
 check_field(yaml_document_t *doc, yaml_node_t *expect, const char *key, const char *have)
 {
@@ -362,6 +427,8 @@ main(int argc, char **argv)
 		check_no_duplicate(report);
 		check(fluxstate_report_to_json(report, &json) == 0 && json && strstr(json, "\"fluxstate.report/v1\""),
 		      "the report serialises to JSON");
+		if (json)
+			check_accessors(report, json);
 		if (argc == 3 && json) {
 			FILE *out = fopen(argv[2], "w");
 

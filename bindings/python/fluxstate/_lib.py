@@ -62,9 +62,14 @@ class Finding(ctypes.Structure):
     """struct fluxstate_finding (opaque)."""
 
 
+class Component(ctypes.Structure):
+    """struct fluxstate_component (opaque)."""
+
+
 ctx_p = ctypes.POINTER(Ctx)
 report_p = ctypes.POINTER(Report)
 finding_p = ctypes.POINTER(Finding)
+component_p = ctypes.POINTER(Component)
 
 # typedef void (*fluxstate_log_fn)(const char *message, void *userdata);
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
@@ -153,6 +158,12 @@ PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
     "fluxstate_report_get_server_version": ([report_p], _c_str, None),
     # 1 / 0 / FLUXSTATE_ERROR (cannot tell): not an error, so no errcheck
     "fluxstate_report_get_server_supported": ([report_p], _c_int, None),
+    "fluxstate_report_get_namespace_source": ([report_p], _c_str, None),
+    "fluxstate_report_get_managed_by": ([report_p], _c_str, None),
+    "fluxstate_report_get_bootstrapped": ([report_p], _c_int, _check_plain),
+    "fluxstate_report_get_flux_minimum": ([report_p], _c_str, None),
+    "fluxstate_report_get_n_components": ([report_p], _c_size, None),
+    "fluxstate_report_get_component": ([report_p, _c_size], component_p, None),
     "fluxstate_report_get_n_findings": ([report_p], _c_size, None),
     "fluxstate_report_get_finding": ([report_p, _c_size], finding_p, None),
     "fluxstate_report_to_json": ([report_p, ctypes.POINTER(ctypes.c_void_p)], _c_int, _check_plain),
@@ -166,6 +177,13 @@ PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
     "fluxstate_finding_get_reason": ([finding_p], _c_str, None),
     "fluxstate_finding_get_severity": ([finding_p], _c_int, None),
     "fluxstate_finding_get_flags": ([finding_p], _c_uint, None),
+    # component
+    "fluxstate_component_get_name": ([component_p], _c_str, None),
+    "fluxstate_component_get_namespace": ([component_p], _c_str, None),
+    "fluxstate_component_get_version": ([component_p], _c_str, None),
+    "fluxstate_component_get_image": ([component_p], _c_str, None),
+    "fluxstate_component_get_ready": ([component_p], _c_int, _check_plain),
+    "fluxstate_component_get_reason": ([component_p], _c_str, None),
 }
 
 
