@@ -23,9 +23,9 @@ meson setup --wipe "$out/asan" -Dwerror=true -Db_sanitize=address,undefined -Db_
 meson compile -C "$out/asan"
 meson test -C "$out/asan" --print-errorlogs --num-processes 2 || status=1
 
-step "unit, transport and detection tests under valgrind"
-meson test -C "$out/build" --setup valgrind --suite unit --suite integration --suite detect \
-	--print-errorlogs --num-processes 2 || status=1
+step "C unit, transport and detection tests under valgrind"
+# suite memcheck: the C test programs (not the Python/shell ones, which would run python under valgrind)
+meson test -C "$out/build" --setup valgrind --suite memcheck --print-errorlogs --num-processes 2 || status=1
 
 if [ -x tests/fuzz/run-fuzzers.sh ]; then
 	step "fuzzers (clang, libFuzzer, ASan+UBSan)"
