@@ -343,9 +343,25 @@ int fluxstate_ctx_describe_connection(fluxstate_ctx *ctx, char **ret_json);
 /**
  * Look at the cluster and classify the Flux installation.
  *
- * Access problems on individual resources (403, a list cut off) do not fail
- * the probe: they make the report's state FLUXSTATE_INSTALL_UNKNOWN (unless
- * what was seen already proves partial or residual) and appear as findings.
+ * The states (docs/states.md has the full contract and the evidence):
+ * - NONE: no Flux controller, CRD (by label or by name), custom resource,
+ *   Flux-labelled RBAC, namespace, quota, policy, service account or service
+ *   anywhere visible. A namespace without Flux labels that holds only user
+ *   objects is still NONE, reported as an informational "pre-created" finding.
+ * - RESIDUAL: no Flux controller Deployment, but Flux traces exist.
+ * - PARTIAL: at least one Flux controller exists, but the install is not
+ *   healthy (a controller unavailable, a CRD missing or not Established,
+ *   something Terminating, versions skewed, FluxInstance not Ready, the
+ *   server older than the Flux version's minimum).
+ * - HEALTHY: every Flux controller present is available, its CRDs are
+ *   Established, nothing is Terminating, versions agree.
+ * - UNKNOWN: something that could change the answer was not seen.
+ *
+ * Access problems on individual reads (403, 404, a list cut off, an answer
+ * that is not a list) do not fail the probe: each is a finding with
+ * FLUXSTATE_FLAG_NOT_VISIBLE, and the state is FLUXSTATE_INSTALL_UNKNOWN
+ * whenever what was not seen could change the answer. NONE and HEALTHY are
+ * never reported through such a blind spot.
  *
  * @param[out] ret On success, a new report owned by the caller; release it
  *             with fluxstate_report_free(). Left untouched on failure.
@@ -357,7 +373,9 @@ int fluxstate_ctx_describe_connection(fluxstate_ctx *ctx, char **ret_json);
  *         connect timeout, a TLS or proxy failure).
  * @retval FLUXSTATE_EAUTH The API server rejected the credentials (401), or
  *         they could not be obtained (exec plugin failed).
- * @retval FLUXSTATE_EPROTOCOL Every read got a malformed answer.
+ * @retval FLUXSTATE_EPROTOCOL Every read got a malformed answer, a 404 or
+ *         something that is not a list (the address does not serve the
+ *         Kubernetes API).
  * @retval FLUXSTATE_ETIMEDOUT The deadline passed.
  * @retval FLUXSTATE_ENOMEM Out of memory.
  * @since 0.1
@@ -374,7 +392,8 @@ int fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret);
  * @return 0 when a change was seen, else a negative error code; details
  *         in fluxstate_ctx_get_error().
  * @retval FLUXSTATE_ETIMEDOUT Nothing changed before @p timeout_ms.
- * @retval FLUXSTATE_EINVAL Bad arguments.
+ * @retval FLUXSTATE_EINVAL Bad arguments, or @p since gives nothing to
+ *         watch (every read of its probe failed): probe again instead.
  * @retval FLUXSTATE_ENETWORK, FLUXSTATE_EAUTH A watch failed for good
  *         (same meaning as for fluxstate_ctx_probe()).
  * @since 0.1
