@@ -104,6 +104,7 @@ fluxstate__exec_state_clear(struct fluxstate__exec_state *st)
 	fluxstate__free_secret(st->token);
 	fluxstate__free_secret_n(st->cert_pem, st->cert_pem_len);
 	fluxstate__free_secret_n(st->key_pem, st->key_pem_len);
+	free(st->failed_message);
 	memset(st, 0, sizeof(*st));
 	st->generation = gen;
 	st->n_runs = runs;
@@ -528,10 +529,24 @@ int
 fluxstate__exec_credential_get(fluxstate_ctx *ctx, const struct fluxstate__conn *conn,
 			       struct fluxstate__exec_state *st, uint64_t deadline_ms, char **ret_message)
 {
+	int r;
+
 	*ret_message = NULL;
 	if (st->valid && (st->expiry == 0 || time(NULL) < st->expiry))
 		return 0;
-	return run_and_store(ctx, conn, st, deadline_ms, ret_message);
+	if (st->failed_message && st->failed_deadline_ms == deadline_ms) {
+		/* one failing run per operation, not one per request */
+		*ret_message = fluxstate__strdup(st->failed_message);
+		return *ret_message ? st->failed_code : FLUXSTATE_ENOMEM;
+	}
+	r = run_and_store(ctx, conn, st, deadline_ms, ret_message);
+	if (r < 0 && r != FLUXSTATE_ENOMEM && *ret_message) {
+		free(st->failed_message);
+		st->failed_message = fluxstate__strdup(*ret_message);
+		st->failed_code = r;
+		st->failed_deadline_ms = deadline_ms;
+	}
+	return r;
 }
 
 int

@@ -24,12 +24,17 @@ struct fluxstate__exec_state {
 	unsigned int generation;        /* bumped on every successful run */
 	unsigned int n_runs;            /* plugin runs (tests, traces) */
 	unsigned int refreshed_for;     /* generation already refreshed after a 401 (0 = none) */
+	/* A failed run, remembered for the rest of its operation (same deadline). */
+	uint64_t failed_deadline_ms;    /* 0 = no failure remembered */
+	int failed_code;
+	char *failed_message;
 };
 
 /*
  * Make sure @st holds valid credentials: run the plugin unless cached ones
- * are still valid. 0, or a FLUXSTATE_E* code with *ret_message (caller frees;
- * no secrets) set: FLUXSTATE_EAUTH (plugin failed or answered badly),
+ * are still valid. A plugin that failed is not re-run for the other requests
+ * of the same operation (@deadline_ms): they get the same failure.
+ * 0, or a FLUXSTATE_E* code with *ret_message (caller frees; no secrets) set: FLUXSTATE_EAUTH (plugin failed or answered badly),
  * FLUXSTATE_ETIMEDOUT (@deadline_ms passed; the plugin is killed), ENOMEM.
  */
 int fluxstate__exec_credential_get(fluxstate_ctx *ctx, const struct fluxstate__conn *conn,

@@ -432,9 +432,13 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 						fluxstate_strerror(rd->res.code), target);
 		if (rd->res.code == 0 && !rd->res.not_found && !rd->incomplete)
 			continue;
-		if (rd->res.http_status == 401 || (rd->res.code == FLUXSTATE_EAUTH && rd->res.http_status != 403))
+		if (rd->res.http_status == 401)
 			return fluxstate__error(o->ctx, FLUXSTATE_EAUTH, "the API server rejected the credentials: %s",
 						rd->res.message ? rd->res.message : "401 Unauthorized");
+		if (rd->res.code == FLUXSTATE_EAUTH && rd->res.http_status != 403)
+			/* nothing was sent: the token file or exec plugin gave no usable credentials */
+			return fluxstate__error(o->ctx, FLUXSTATE_EAUTH, "cannot get credentials: %s",
+						rd->res.message ? rd->res.message : "no usable credentials");
 		/*
 		 * The client reports a 404 as "not found", not as an error. A list
 		 * never answers 404 for a namespace that does not exist (that is an

@@ -611,6 +611,41 @@ test_exec_rerun_on_401(void **state)
 	fluxstate_ctx_free(ctx);
 }
 
+/* A failing plugin runs once per operation, not once for each of its requests. */
+static void
+test_exec_failure_once_per_operation(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__client *c;
+	struct fluxstate__query q = { .version = "v1", .resource = "configmaps", .namespace = "paging" };
+	struct fluxstate__result res[3];
+	struct items it[3];
+	char dir[128];
+	size_t i;
+
+	(void)state;
+	plugin_dir(dir, sizeof(dir), "exec-fail-once");
+	use_exec(ctx, "fail", "client.authentication.k8s.io/v1", 0, dir);
+	c = ctx->client ? ctx->client : client_of(ctx);
+	memset(res, 0, sizeof(res));
+	memset(it, 0, sizeof(it));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(fluxstate__client_add(c, &q, items_fn, &it[i], &res[i]), 0);
+	assert_int_equal(fluxstate__client_run(c, fluxstate__now_ms() + 10000), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(res[i].code, FLUXSTATE_EAUTH);
+		assert_non_null(strstr(res[i].message, "failed with exit code 3"));
+		fluxstate__result_clear(&res[i]);
+	}
+	assert_int_equal(plugin_runs(dir), 1);
+	/* the next operation tries again */
+	list_cm(ctx, "paging", 304, 0, 10000, &res[0], &it[0]);
+	assert_int_equal(res[0].code, FLUXSTATE_EAUTH);
+	fluxstate__result_clear(&res[0]);
+	assert_int_equal(plugin_runs(dir), 2);
+	fluxstate_ctx_free(ctx);
+}
+
 static void
 test_exec_errors(void **state)
 {
@@ -1781,6 +1816,7 @@ main(void)
 		cmocka_unit_test(test_exec_yaml_and_expiry),
 		cmocka_unit_test(test_exec_rerun_on_401),
 		cmocka_unit_test(test_exec_errors),
+		cmocka_unit_test(test_exec_failure_once_per_operation),
 		cmocka_unit_test(test_exec_deadline),
 		cmocka_unit_test(test_impersonation),
 		cmocka_unit_test(test_oidc_id_token),
