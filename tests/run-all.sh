@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds libfluxstate and runs every test suite: the plain build
 # (-Wall -Wextra -Werror), the same under ASan+UBSan, the unit, transport and
-# detection tests under valgrind, the fuzzers briefly, and an installed-tree check of the C, Go and
+# detection tests under valgrind, the client's threads under ThreadSanitizer,
+# the fuzzers briefly, and an installed-tree check of the C, Go and
 # pkg-config consumers.  Usage: tests/run-all.sh   (from a fresh clone)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,12 @@ meson test -C "$out/asan" --print-errorlogs --num-processes 2 || status=1
 step "C unit, transport and detection tests under valgrind"
 # suite memcheck: the C test programs (not the Python/shell ones, which would run python under valgrind)
 meson test -C "$out/build" --setup valgrind --suite memcheck --print-errorlogs --num-processes 2 || status=1
+
+step "ThreadSanitizer: the client test, contexts on several threads at once"
+meson setup --wipe "$out/tsan" -Dwerror=true -Db_sanitize=thread -Db_lundef=false >/dev/null 2>&1 ||
+	meson setup "$out/tsan" -Dwerror=true -Db_sanitize=thread -Db_lundef=false
+meson compile -C "$out/tsan" tests/transport/test-client
+meson test -C "$out/tsan" --no-rebuild --print-errorlogs client || status=1
 
 if [ -x tests/fuzz/run-fuzzers.sh ]; then
 	step "fuzzers (clang, libFuzzer, ASan+UBSan)"
