@@ -130,7 +130,6 @@ push(void **arr, size_t *n, size_t elem)
 	return 0;
 }
 
-
 static int
 empty(const char *s)
 {
@@ -1419,7 +1418,6 @@ url_scheme(const char *s, char *out, size_t outlen)
 	}
 	return 0;
 }
-
 
 struct errlist {
 	struct fluxstate__buf buf;
