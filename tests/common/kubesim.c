@@ -160,6 +160,31 @@ kubesim_start_scenario(struct kubesim *sim, const char *name)
 	return kubesim_start(sim, args);
 }
 
+int
+kubesim_start_scenario_config(struct kubesim *sim, const char *name, const char *config_yaml)
+{
+	char path[] = "/tmp/fluxstate-kubesim-config-XXXXXX";
+	const char *args[] = { "--scenario", kubesim_scenario_path(name), "--config", path, NULL };
+	int fd = mkstemp(path), rc;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	rc = f ? fputs(config_yaml, f) : -1;
+	if (f && fclose(f) != 0)
+		rc = -1;
+	if (rc < 0) {
+		unlink(path);
+		return -1;
+	}
+	rc = kubesim_start(sim, args);
+	unlink(path);
+	return rc;
+}
+
 void
 kubesim_stop(struct kubesim *sim)
 {

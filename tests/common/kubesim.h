@@ -35,6 +35,11 @@ int kubesim_start(struct kubesim *sim, const char *const *args);
 /* Start on tests/scenarios/<name> ($FLUXSTATE_SCENARIOS). Same returns. */
 int kubesim_start_scenario(struct kubesim *sim, const char *name);
 
+/*
+ * Start on scenario @name with @config_yaml (YAML text) as an extra
+ * --config, whose keys replace the scenario's (faults, deny, ...). Same returns.
+ */
+int kubesim_start_scenario_config(struct kubesim *sim, const char *name, const char *config_yaml);
 /* SIGTERM, wait, remove the temp dir. Safe on a zeroed or stopped sim. */
 void kubesim_stop(struct kubesim *sim);
 

@@ -155,26 +155,6 @@ cmp_read(const void *a, const void *b)
 }
 
 static int
-start(struct kubesim *sim, const char *scenario, const char *config)
-{
-	char path[] = "/tmp/fluxstate-blind-XXXXXX";
-	const char *args[] = { "--scenario", kubesim_scenario_path(scenario), "--config", path, NULL };
-	int fd = mkstemp(path), rc;
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	f = fdopen(fd, "w");
-	if (!f || fputs(config, f) < 0 || fclose(f) != 0) {
-		unlink(path);
-		return -1;
-	}
-	rc = kubesim_start(sim, args);
-	unlink(path);
-	return rc;
-}
-
-static int
 probe(const struct kubesim *sim, fluxstate_report **ret, char *err, size_t errlen)
 {
 	fluxstate_ctx *ctx;
@@ -277,7 +257,7 @@ main(int argc, char **argv)
 				 rd->selector[0] ? "query: '" : "", rd->selector, rd->selector[0] ? "'," : "", k + 1,
 				 faults[k]);
 		}
-		if (start(&sim, argv[1], config) != 0) {
+		if (kubesim_start_scenario_config(&sim, argv[1], config) != 0) {
 			check(0, "the simulator starts with the faults", config);
 			continue;
 		}

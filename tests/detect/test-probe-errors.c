@@ -35,27 +35,6 @@ now_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-/* Start @scenario with an extra --config holding @config (YAML). */
-static int
-start(struct kubesim *sim, const char *scenario, const char *config)
-{
-	char path[] = "/tmp/fluxstate-detect-XXXXXX";
-	const char *args[] = { "--scenario", kubesim_scenario_path(scenario), "--config", path, NULL };
-	int fd = mkstemp(path), rc;
-	FILE *f;
-
-	if (fd < 0)
-		return -1;
-	f = fdopen(fd, "w");
-	if (!f || fputs(config, f) < 0 || fclose(f) != 0) {
-		unlink(path);
-		return -1;
-	}
-	rc = kubesim_start(sim, args);
-	unlink(path);
-	return rc;
-}
-
 /* Probe @sim; returns the probe's code, fills *ret on success. */
 static int
 probe(struct kubesim *sim, unsigned int timeout_ms, int stop_first, fluxstate_report **ret, char *err, size_t errlen)
@@ -106,7 +85,7 @@ main(void)
 	unsetenv("FLUX_SYSTEM_NAMESPACE");
 
 	/* 401 everywhere: the credentials are wrong, no report */
-	rc = start(&sim, "empty-cluster", "faults:\n  - {path: '^/(api|apis|version)', status: 401}\n");
+	rc = kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '^/(api|apis|version)', status: 401}\n");
 	if (rc != 0) {
 		printf("1..0 # SKIP the simulator did not start\n");
 		return rc == KUBESIM_SKIP ? KUBESIM_SKIP : 1;
@@ -117,14 +96,14 @@ main(void)
 	kubesim_stop(&sim);
 
 	/* nothing listens any more */
-	if (start(&sim, "empty-cluster", "{}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "{}\n") == 0) {
 		rc = probe(&sim, 5000, 1, &r, err, sizeof(err));
 		check(rc == FLUXSTATE_ENETWORK && !r, "server gone: ENETWORK", err);
 		check(err[0] != '\0', "with a message", err);
 	}
 
 	/* every answer later than the deadline */
-	if (start(&sim, "empty-cluster", "faults:\n  - {path: '^/(api|apis|version)', delayMs: 4000}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '^/(api|apis|version)', delayMs: 4000}\n") == 0) {
 		t0 = now_ms();
 		rc = probe(&sim, 600, 0, &r, err, sizeof(err));
 		check(rc == FLUXSTATE_ETIMEDOUT && !r, "every answer late: ETIMEDOUT", err);
@@ -133,14 +112,14 @@ main(void)
 	}
 
 	/* an address that answers 404 (or `{}`) to everything is not a Kubernetes API: no report, never none */
-	if (start(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 404}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 404}\n") == 0) {
 		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
 		check(rc == FLUXSTATE_EPROTOCOL && !r, "404 on every request: EPROTOCOL", err);
 		check(strstr(err, "404") != NULL, "the message names the 404", err);
 		fluxstate_report_free(r);
 		kubesim_stop(&sim);
 	}
-	if (start(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 200, body: {}}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 200, body: {}}\n") == 0) {
 		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
 		check(rc == FLUXSTATE_EPROTOCOL && !r, "`{}` for every request: EPROTOCOL", err);
 		fluxstate_report_free(r);
@@ -148,7 +127,7 @@ main(void)
 	}
 
 	/* one list cut off mid-body: the rest is seen, the answer is unknown */
-	if (start(&sim, "empty-cluster", "faults:\n  - {path: '^/apis/apps/v1/deployments$', truncate: true}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '^/apis/apps/v1/deployments$', truncate: true}\n") == 0) {
 		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
 		check(rc == 0 && r, "a truncated Deployments list still gives a report", err);
 		if (r) {
@@ -161,7 +140,7 @@ main(void)
 	}
 
 	/* a 500 on Secrets in the pre-created namespace: a Helm release secret could hide there */
-	if (start(&sim, "seed-1292", "faults:\n  - {path: '^/api/v1/namespaces/flux-system/secrets$', status: 500}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "seed-1292", "faults:\n  - {path: '^/api/v1/namespaces/flux-system/secrets$', status: 500}\n") == 0) {
 		rc = probe(&sim, 15000, 0, &r, err, sizeof(err));
 		check(rc == 0 && r, "a failing Secrets list still gives a report", err);
 		if (r) {
@@ -178,7 +157,7 @@ main(void)
 	}
 
 	/* the same failure next to a healthy install cannot change the answer */
-	if (start(&sim, "healthy-cli", "faults:\n  - {path: '^/api/v1/namespaces/flux-system/configmaps$', status: 500}\n") == 0) {
+	if (kubesim_start_scenario_config(&sim, "healthy-cli", "faults:\n  - {path: '^/api/v1/namespaces/flux-system/configmaps$', status: 500}\n") == 0) {
 		rc = probe(&sim, 15000, 0, &r, err, sizeof(err));
 		check(rc == 0 && r && fluxstate_report_get_state(r) == FLUXSTATE_INSTALL_HEALTHY,
 		      "a failing ConfigMaps list next to a healthy install: healthy",
