@@ -1377,29 +1377,44 @@ start_raw_server(const char *mode, int *port)
 	return pid;
 }
 
+/* Start a raw server in @mode and point @ctx at it through a fresh client. */
+static pid_t
+use_raw_server(fluxstate_ctx *ctx, const char *mode, const char *scheme)
+{
+	char url[64];
+	int port = 0;
+	pid_t pid = start_raw_server(mode, &port);
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", scheme, port);
+	free(ctx->conn->server);
+	ctx->conn->server = strdup(url);
+	client_of(ctx);
+	return pid;
+}
+
+static void
+stop_raw_server(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static void
 test_stalled_server(void **state)
 {
 	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
 	struct fluxstate__result res;
 	struct items it;
-	char url[64];
 	uint64_t t0, took;
-	int port = 0;
 	pid_t pid;
 
 	(void)state;
 	/* headers and one item, then the body stalls: the deadline ends it */
-	pid = start_raw_server("stall-body", &port);
-	free(ctx->conn->server);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	ctx->conn->server = strdup(url);
-	client_of(ctx);
+	pid = use_raw_server(ctx, "stall-body", "http");
 	t0 = fluxstate__now_ms();
 	list_cm(ctx, "paging", 0, 0, 800, &res, &it);
 	took = fluxstate__now_ms() - t0;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stop_raw_server(pid);
 	print_message("# stalled body: %d after %llu ms: %s\n", res.code, (unsigned long long)took, res.message);
 	assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
 	assert_true(took >= 750 && took < 2000);
@@ -1408,16 +1423,11 @@ test_stalled_server(void **state)
 	fluxstate__result_clear(&res);
 
 	/* a server that hands out the same page forever: an error at the second page, not a loop */
-	pid = start_raw_server("same-continue", &port);
-	free(ctx->conn->server);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	ctx->conn->server = strdup(url);
-	client_of(ctx);
+	pid = use_raw_server(ctx, "same-continue", "http");
 	t0 = fluxstate__now_ms();
 	list_cm(ctx, "paging", 0, 0, 3000, &res, &it);
 	took = fluxstate__now_ms() - t0;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stop_raw_server(pid);
 	print_message("# same continue: %d after %llu ms: %s\n", res.code, (unsigned long long)took, res.message);
 	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
 	assert_int_equal(res.n_requests, 2);
@@ -1425,14 +1435,9 @@ test_stalled_server(void **state)
 	fluxstate__result_clear(&res);
 
 	/* not an API server at all: the message says what came back */
-	pid = start_raw_server("html", &port);
-	free(ctx->conn->server);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	ctx->conn->server = strdup(url);
-	client_of(ctx);
+	pid = use_raw_server(ctx, "html", "http");
 	list_cm(ctx, "paging", 0, 0, 3000, &res, &it);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stop_raw_server(pid);
 	print_message("# html: %s\n", res.message);
 	assert_int_equal(res.code, FLUXSTATE_EPROTOCOL);
 	assert_non_null(strstr(res.message, "the server answered text/html; charset=utf-8, not JSON "
@@ -1440,12 +1445,8 @@ test_stalled_server(void **state)
 	fluxstate__result_clear(&res);
 
 	/* a TLS handshake that never ends: the connect timeout, well before the deadline */
-	pid = start_raw_server("silent", &port);
-	free(ctx->conn->server);
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
-	ctx->conn->server = strdup(url);
 	assert_int_equal(fluxstate_ctx_set_connect_timeout_ms(ctx, 300), 0);
-	client_of(ctx);
+	pid = use_raw_server(ctx, "silent", "https");
 	t0 = fluxstate__now_ms();
 	list_cm(ctx, "paging", 0, 0, 5000, &res, &it);
 	took = fluxstate__now_ms() - t0;
@@ -1460,8 +1461,7 @@ test_stalled_server(void **state)
 	t0 = fluxstate__now_ms();
 	list_cm(ctx, "paging", 0, 0, 700, &res, &it);
 	took = fluxstate__now_ms() - t0;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stop_raw_server(pid);
 	assert_int_equal(res.code, FLUXSTATE_ETIMEDOUT);
 	assert_true(took >= 650 && took < 2000);
 	fluxstate__result_clear(&res);
