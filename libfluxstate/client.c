@@ -805,7 +805,11 @@ op_start(struct op *op, uint64_t deadline)
 	curl_easy_setopt(op->easy, CURLOPT_HEADERDATA, op);
 	curl_easy_setopt(op->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(op->easy, CURLOPT_WRITEDATA, op);
-	curl_easy_setopt(op->easy, CURLOPT_TIMEOUT_MS, (long)left);
+	/* --request-timeout bounds each request (not a watch), inside the operation's deadline */
+	curl_easy_setopt(op->easy, CURLOPT_TIMEOUT_MS,
+			 (long)(c->ctx->request_timeout_ms && !op->watch && c->ctx->request_timeout_ms < left
+					? c->ctx->request_timeout_ms
+					: left));
 	curl_easy_setopt(op->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(c->ctx->connect_timeout_ms && c->ctx->connect_timeout_ms < left
 					? c->ctx->connect_timeout_ms
@@ -1265,6 +1269,8 @@ run_ops(struct fluxstate__client *c, uint64_t deadline)
 		}
 		if (!active || c->watch_fired)
 			break;
+		if (fluxstate__ctx_canceled(c->ctx))
+			return fluxstate__error(c->ctx, FLUXSTATE_ECANCELED, "canceled");
 		if (now >= deadline)
 			break;
 		mc = curl_multi_perform(c->multi, &running);
@@ -1295,9 +1301,16 @@ run_ops(struct fluxstate__client *c, uint64_t deadline)
 					has_pending = 1;
 			if (has_pending)
 				continue;
-			mc = curl_multi_poll(c->multi, NULL, 0, (int)(t > 1000 ? 1000 : t), NULL);
-			if (mc != CURLM_OK)
-				return FLUXSTATE_ERROR;
+			{
+				/* fluxstate_ctx_cancel() wakes this wait */
+				struct curl_waitfd cancel = { .fd = fluxstate__ctx_cancel_fd(c->ctx), .events = CURL_WAIT_POLLIN };
+
+				mc = curl_multi_poll(c->multi, &cancel, 1, (int)(t > 1000 ? 1000 : t), NULL);
+				if (mc != CURLM_OK)
+					return FLUXSTATE_ERROR;
+				if (cancel.revents)
+					fluxstate__ctx_cancel_woke(c->ctx);
+			}
 		}
 	}
 	return 0;

@@ -5,9 +5,12 @@
  * SPDX-License-Identifier: MIT
  */
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fluxstate-private.h"
 
@@ -37,8 +40,25 @@ fluxstate_ctx_new(fluxstate_ctx **ret)
 		return FLUXSTATE_ENOMEM;
 	ctx->timeout_ms = FLUXSTATE_DEFAULT_TIMEOUT_MS;
 	ctx->connect_timeout_ms = FLUXSTATE_DEFAULT_CONNECT_TIMEOUT_MS;
+	/* fluxstate_ctx_cancel() may run in a signal handler: it can only write() */
+	if (pipe2(ctx->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(ctx);
+		return FLUXSTATE_ENOMEM;
+	}
 	*ret = ctx;
 	return 0;
+}
+
+static void
+clear_groups(fluxstate_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->n_opt_as_groups; i++)
+		free(ctx->opt_as_groups[i]);
+	free(ctx->opt_as_groups);
+	ctx->opt_as_groups = NULL;
+	ctx->n_opt_as_groups = 0;
 }
 
 FLUXSTATE_EXPORT void
@@ -56,6 +76,15 @@ fluxstate_ctx_free(fluxstate_ctx *ctx)
 	free(ctx->opt_tls_server_name);
 	free(ctx->serviceaccount_dir);
 	free(ctx->flux_namespace);
+	free(ctx->opt_certificate_authority);
+	free(ctx->opt_client_certificate);
+	free(ctx->opt_client_key);
+	fluxstate__free_secret(ctx->opt_token);
+	free(ctx->opt_as);
+	free(ctx->opt_as_uid);
+	clear_groups(ctx);
+	close(ctx->cancel_pipe[0]);
+	close(ctx->cancel_pipe[1]);
 	free(ctx);
 }
 
@@ -116,6 +145,147 @@ FLUXSTATE_EXPORT int
 fluxstate_ctx_set_tls_server_name(fluxstate_ctx *ctx, const char *name)
 {
 	return set_override(ctx, ctx ? &ctx->opt_tls_server_name : NULL, name, "tls-server-name");
+}
+
+/* A path option: non-empty when given (kubectl ignores an empty flag value too). */
+static int
+set_path_option(fluxstate_ctx *ctx, char **slot, const char *value, const char *what)
+{
+	if (value && !*value)
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "the %s option must not be empty (pass NULL to clear it)",
+					what);
+	return set_override(ctx, slot, value, what);
+}
+
+/* Header values: no line breaks or control characters (Go's httpguts). */
+static int
+header_safe(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* A flag option: only before the kubeconfig is resolved. */
+static int
+set_flag_option(fluxstate_ctx *ctx, int *slot, int value, const char *what)
+{
+	if (!ctx)
+		return FLUXSTATE_EINVAL;
+	if (ctx->conn)
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL,
+					"the %s option must be set before the kubeconfig is loaded", what);
+	*slot = value != 0;
+	return 0;
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_insecure_skip_tls_verify(fluxstate_ctx *ctx, int insecure)
+{
+	return set_flag_option(ctx, ctx ? &ctx->opt_insecure : NULL, insecure, "insecure-skip-tls-verify");
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_certificate_authority(fluxstate_ctx *ctx, const char *path)
+{
+	return set_path_option(ctx, ctx ? &ctx->opt_certificate_authority : NULL, path, "certificate-authority");
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_client_certificate(fluxstate_ctx *ctx, const char *path)
+{
+	return set_path_option(ctx, ctx ? &ctx->opt_client_certificate : NULL, path, "client-certificate");
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_client_key(fluxstate_ctx *ctx, const char *path)
+{
+	return set_path_option(ctx, ctx ? &ctx->opt_client_key : NULL, path, "client-key");
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_token(fluxstate_ctx *ctx, const char *token)
+{
+	if (!ctx)
+		return FLUXSTATE_EINVAL;
+	/* never quoted: it is a secret */
+	if (token && (!*token || !header_safe(token)))
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "invalid token: %s",
+					*token ? "it contains a line break or control character"
+					       : "must not be empty (pass NULL to clear it)");
+	if (!ctx->conn) {
+		fluxstate__free_secret(ctx->opt_token); /* wiped, not just freed */
+		ctx->opt_token = NULL;
+	}
+	return set_override(ctx, &ctx->opt_token, token, "token");
+}
+
+/* Impersonation values travel in headers. */
+static int
+set_header_option(fluxstate_ctx *ctx, char **slot, const char *value, const char *what)
+{
+	if (ctx && value && (!*value || !header_safe(value)))
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "invalid %s \"%s\": %s", what, value,
+					*value ? "it contains a line break or control character" : "must not be empty");
+	return set_override(ctx, slot, value, what);
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_impersonate_user(fluxstate_ctx *ctx, const char *user)
+{
+	return set_header_option(ctx, ctx ? &ctx->opt_as : NULL, user, "impersonated user");
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_impersonate_uid(fluxstate_ctx *ctx, const char *uid)
+{
+	return set_header_option(ctx, ctx ? &ctx->opt_as_uid : NULL, uid, "impersonated uid");
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_add_impersonate_group(fluxstate_ctx *ctx, const char *group)
+{
+	char **v, *copy = NULL;
+
+	if (!ctx)
+		return FLUXSTATE_EINVAL;
+	if (ctx->conn)
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL,
+					"the impersonated group option must be set before the kubeconfig is loaded");
+	if (!group) {
+		clear_groups(ctx);
+		return 0;
+	}
+	if (!*group || !header_safe(group))
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "invalid impersonated group \"%s\": %s", group,
+					*group ? "it contains a line break or control character" : "must not be empty");
+	v = realloc(ctx->opt_as_groups, (ctx->n_opt_as_groups + 2) * sizeof(*v));
+	if (v)
+		ctx->opt_as_groups = v;
+	if (!v || !(copy = strdup(group)))
+		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+	v[ctx->n_opt_as_groups++] = copy;
+	v[ctx->n_opt_as_groups] = NULL;
+	return 0;
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_request_timeout_ms(fluxstate_ctx *ctx, unsigned int timeout_ms)
+{
+	if (!ctx)
+		return FLUXSTATE_EINVAL;
+	if (ctx->conn)
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL,
+					"the request-timeout option must be set before the kubeconfig is loaded");
+	ctx->request_timeout_ms = timeout_ms;
+	return 0;
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_set_disable_compression(fluxstate_ctx *ctx, int disable)
+{
+	return set_flag_option(ctx, ctx ? &ctx->opt_disable_compression : NULL, disable, "disable-compression");
 }
 
 /* RFC 1123 label, as Kubernetes requires of namespace names. */
@@ -185,10 +355,10 @@ fluxstate_ctx_set_log_fn(fluxstate_ctx *ctx, fluxstate_log_fn fn, void *userdata
 	return 0;
 }
 
-FLUXSTATE_EXPORT int
-fluxstate_ctx_load_kubeconfig(fluxstate_ctx *ctx, const char *path, const char *context)
+/* Load (files or @opts->data) and resolve with every override set on @ctx. */
+static int
+load(fluxstate_ctx *ctx, struct fluxstate__load_options *opts, const char *context)
 {
-	struct fluxstate__load_options opts = { 0 };
 	struct fluxstate__kubeconfig *kc = NULL;
 	struct fluxstate__conn *conn = NULL;
 	int r;
@@ -197,18 +367,26 @@ fluxstate_ctx_load_kubeconfig(fluxstate_ctx *ctx, const char *path, const char *
 		return FLUXSTATE_EINVAL;
 	if (ctx->conn)
 		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "a kubeconfig is already loaded on this context");
-	opts.explicit_path = path;
-	opts.context = context ? context : ctx->opt_context;
-	opts.cluster = ctx->opt_cluster;
-	opts.user = ctx->opt_user;
-	opts.server = ctx->opt_server;
-	opts.tls_server_name = ctx->opt_tls_server_name;
-	opts.serviceaccount_dir = ctx->serviceaccount_dir;
+	opts->context = context ? context : ctx->opt_context;
+	opts->cluster = ctx->opt_cluster;
+	opts->user = ctx->opt_user;
+	opts->server = ctx->opt_server;
+	opts->tls_server_name = ctx->opt_tls_server_name;
+	opts->serviceaccount_dir = ctx->serviceaccount_dir;
+	opts->insecure_skip_tls_verify = ctx->opt_insecure;
+	opts->certificate_authority = ctx->opt_certificate_authority;
+	opts->disable_compression = ctx->opt_disable_compression;
+	opts->client_certificate = ctx->opt_client_certificate;
+	opts->client_key = ctx->opt_client_key;
+	opts->token = ctx->opt_token;
+	opts->impersonate_user = ctx->opt_as;
+	opts->impersonate_uid = ctx->opt_as_uid;
+	opts->impersonate_groups = ctx->opt_as_groups;
 
-	r = fluxstate__kubeconfig_load(ctx, &opts, &kc);
+	r = fluxstate__kubeconfig_load(ctx, opts, &kc);
 	if (r < 0)
 		return r;
-	r = fluxstate__kubeconfig_resolve(ctx, kc, &opts, &conn);
+	r = fluxstate__kubeconfig_resolve(ctx, kc, opts, &conn);
 	if (r < 0) {
 		fluxstate__kubeconfig_free(kc);
 		return r;
@@ -217,6 +395,34 @@ fluxstate_ctx_load_kubeconfig(fluxstate_ctx *ctx, const char *path, const char *
 	ctx->conn = conn;
 	ctx->error[0] = '\0';
 	return 0;
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_load_kubeconfig(fluxstate_ctx *ctx, const char *path, const char *context)
+{
+	struct fluxstate__load_options opts = { 0 };
+
+	opts.explicit_path = path;
+	return load(ctx, &opts, context);
+}
+
+FLUXSTATE_EXPORT int
+fluxstate_ctx_load_kubeconfig_from_memory(fluxstate_ctx *ctx, const char *data, size_t len, const char *base_dir,
+					  const char *context)
+{
+	struct fluxstate__load_options opts = { 0 };
+
+	if (!ctx)
+		return FLUXSTATE_EINVAL;
+	if (!data)
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "invalid argument: kubeconfig data is NULL");
+	if (base_dir && base_dir[0] != '/')
+		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "invalid argument: base directory \"%s\" is not absolute",
+					base_dir);
+	opts.data = data;
+	opts.data_len = len;
+	opts.base_dir = base_dir;
+	return load(ctx, &opts, context);
 }
 
 FLUXSTATE_EXPORT size_t
@@ -272,4 +478,70 @@ fluxstate__ctx_client(fluxstate_ctx *ctx, struct fluxstate__client **ret)
 	}
 	*ret = ctx->client;
 	return 0;
+}
+
+FLUXSTATE_EXPORT void
+fluxstate_ctx_cancel(fluxstate_ctx *ctx)
+{
+	int saved;
+	ssize_t n;
+
+	if (!ctx)
+		return;
+	/* async-signal-safe: an atomic store and write(2); errno kept for the interrupted code */
+	saved = errno;
+	__atomic_store_n(&ctx->cancel_requested, 1, __ATOMIC_SEQ_CST);
+	n = write(ctx->cancel_pipe[1], "x", 1); /* EAGAIN: already readable, which is all we need */
+	(void)n;
+	errno = saved;
+}
+
+int
+fluxstate__ctx_canceled(const fluxstate_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->cancel_requested, __ATOMIC_SEQ_CST) != 0;
+}
+
+int
+fluxstate__ctx_cancel_fd(const fluxstate_ctx *ctx)
+{
+	return ctx->cancel_pipe[0];
+}
+
+int
+fluxstate__ctx_take_cancel(fluxstate_ctx *ctx)
+{
+	char buf[64];
+	int was = __atomic_exchange_n(&ctx->cancel_requested, 0, __ATOMIC_SEQ_CST);
+
+	while (read(ctx->cancel_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	return was;
+}
+
+/* After a wait woke on the cancel fd: drop a byte left by a request already consumed. */
+void
+fluxstate__ctx_cancel_woke(fluxstate_ctx *ctx)
+{
+	char buf[64];
+
+	if (!fluxstate__ctx_canceled(ctx))
+		while (read(ctx->cancel_pipe[0], buf, sizeof(buf)) > 0)
+			;
+}
+
+int
+fluxstate__ctx_begin_op(fluxstate_ctx *ctx)
+{
+	if (fluxstate__ctx_take_cancel(ctx))
+		return fluxstate__error(ctx, FLUXSTATE_ECANCELED, "canceled before it started");
+	return 0;
+}
+
+int
+fluxstate__ctx_end_op(fluxstate_ctx *ctx, int rc)
+{
+	if (rc == FLUXSTATE_ECANCELED)
+		fluxstate__ctx_take_cancel(ctx);
+	return rc;
 }

@@ -29,6 +29,12 @@ fluxstate_strerror(int code)
 		return "malformed reply from the API server";
 	case FLUXSTATE_ETIMEDOUT:
 		return "timed out";
+	case FLUXSTATE_ECANCELED:
+		return "canceled";
+	case FLUXSTATE_ECONFLICT:
+		return "changed since the plan was made";
+	case FLUXSTATE_EREFUSED:
+		return "refused in this state";
 	default:
 		return "unknown error";
 	}

@@ -224,10 +224,11 @@ look_path(const char *cmd)
 
 /* Run the plugin; stdout into *out. 0, or an error with *msg set. */
 static int
-run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct fluxstate__buf *out, char **msg)
+run_plugin(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, uint64_t deadline_ms, struct fluxstate__buf *out,
+	   char **msg)
 {
 	const struct fluxstate__exec_config *ec = conn->exec;
-	int interactive = 0, pipefd[2] = { -1, -1 }, devnull = -1, status = 0, r, timed_out = 0;
+	int interactive = 0, pipefd[2] = { -1, -1 }, devnull = -1, status = 0, r, timed_out = 0, canceled = 0;
 	posix_spawn_file_actions_t fa;
 	char *info = NULL, *info_env = NULL, **envp = NULL, **argv = NULL, *exe = NULL;
 	size_t nargs = 0, i;
@@ -298,19 +299,27 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 	}
 
 	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		/* [1]: fluxstate_ctx_cancel() wakes the wait */
+		struct pollfd pfd[2] = { { .fd = pipefd[0], .events = POLLIN },
+					 { .fd = fluxstate__ctx_cancel_fd(ctx), .events = POLLIN } };
 		uint64_t now = fluxstate__now_ms();
 		char chunk[4096];
 		ssize_t n;
 
+		if (fluxstate__ctx_canceled(ctx)) {
+			timed_out = canceled = 1;
+			break;
+		}
 		if (now >= deadline_ms) {
 			timed_out = 1;
 			break;
 		}
-		r = poll(&pfd, 1, (int)(deadline_ms - now > 1000 ? 1000 : deadline_ms - now));
+		r = poll(pfd, 2, (int)(deadline_ms - now > 1000 ? 1000 : deadline_ms - now));
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r <= 0)
+		if (r > 0 && pfd[1].revents)
+			fluxstate__ctx_cancel_woke(ctx);
+		if (r <= 0 || !pfd[0].revents)
 			continue;
 		n = read(pipefd[0], chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
@@ -328,7 +337,9 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 
 		if (w == pid || (w < 0 && errno != EINTR))
 			break;
-		if (fluxstate__now_ms() >= deadline_ms)
+		if (fluxstate__ctx_canceled(ctx))
+			timed_out = canceled = 1;
+		else if (fluxstate__now_ms() >= deadline_ms)
 			timed_out = 1;
 		else if (w == 0)
 			poll(NULL, 0, 10);
@@ -338,7 +349,10 @@ run_plugin(const struct fluxstate__conn *conn, uint64_t deadline_ms, struct flux
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (timed_out) {
+	if (canceled) {
+		*msg = fluxstate__asprintf("getting credentials: exec: executable %s was stopped: canceled", ec->command);
+		r = FLUXSTATE_ECANCELED;
+	} else if (timed_out) {
 		*msg = fluxstate__asprintf("getting credentials: exec: executable %s did not finish before the deadline",
 					   ec->command);
 		r = FLUXSTATE_ETIMEDOUT;
@@ -507,7 +521,7 @@ run_and_store(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, struct flu
 
 	fluxstate__exec_state_clear(st);
 	st->n_runs++;
-	r = run_plugin(conn, deadline_ms, &out, ret_message);
+	r = run_plugin(ctx, conn, deadline_ms, &out, ret_message);
 	if (r == 0)
 		r = fluxstate__exec_decode_output(conn, out.data, out.len, st, ret_message);
 	fluxstate__buf_wipe(&out);

@@ -144,6 +144,18 @@ struct fluxstate__load_options {
 	const char *serviceaccount_dir; /* NULL = FLUXSTATE_SERVICEACCOUNT_DIR (tests point it elsewhere) */
 	const char *certificate_authority; /* --certificate-authority: clears the kubeconfig CA/insecure */
 	int insecure_skip_tls_verify;   /* --insecure-skip-tls-verify: clears the kubeconfig CA */
+	int disable_compression;        /* --disable-compression (only ever turns it on) */
+	/* user overrides, merged field by field over the selected user (client-go ConfigOverrides.AuthInfo) */
+	const char *client_certificate; /* replaces client-certificate and -data */
+	const char *client_key;         /* replaces client-key and -data */
+	const char *token;              /* replaces token */
+	const char *impersonate_user;   /* --as */
+	const char *impersonate_uid;    /* --as-uid */
+	char *const *impersonate_groups; /* --as-group..., NULL-terminated; replaces as-groups */
+	/* kubeconfig from memory (fluxstate_ctx_load_kubeconfig_from_memory) */
+	const char *data;               /* non-NULL: this buffer instead of any file */
+	size_t data_len;
+	const char *base_dir;           /* relative paths in @data resolve here; NULL: rejected */
 };
 
 enum fluxstate__interactive_mode {
@@ -297,6 +309,22 @@ struct fluxstate_ctx {
 	char *opt_server;
 	char *opt_tls_server_name;
 	char *serviceaccount_dir;       /* tests only; NULL = default */
+	/* connection options (kubectl flags), set before load */
+	int opt_insecure;
+	char *opt_certificate_authority;
+	char *opt_client_certificate;
+	char *opt_client_key;
+	char *opt_token;                /* secret: wiped on free */
+	char *opt_as;
+	char *opt_as_uid;
+	char **opt_as_groups;           /* NULL-terminated, or NULL */
+	size_t n_opt_as_groups;
+	int opt_disable_compression;
+	unsigned int request_timeout_ms; /* 0 = none */
+
+	/* fluxstate_ctx_cancel(): a flag and a self-pipe the wait loops poll */
+	volatile int cancel_requested;  /* accessed with __atomic builtins */
+	int cancel_pipe[2];             /* non-blocking; -1 when it could not be made */
 
 	/* detection options */
 	char *flux_namespace;           /* NULL = auto-detect */
@@ -314,5 +342,18 @@ struct fluxstate_ctx {
 
 /* The client for ctx->conn, created on first use. */
 int fluxstate__ctx_client(fluxstate_ctx *ctx, struct fluxstate__client **ret);
+
+/* Cancellation (ctx.c). _canceled() only looks; _take_cancel() consumes the
+ * request (flag and pipe) and returns whether there was one. The fd becomes
+ * readable when a cancel is requested: poll it beside what you wait for. */
+int fluxstate__ctx_canceled(const fluxstate_ctx *ctx);
+int fluxstate__ctx_take_cancel(fluxstate_ctx *ctx);
+int fluxstate__ctx_cancel_fd(const fluxstate_ctx *ctx);
+/* Call after a poll that included the cancel fd; the loop checks _canceled() before each wait. */
+void fluxstate__ctx_cancel_woke(fluxstate_ctx *ctx);
+/* Wrap an operation: ECANCELED at once if a cancel is pending; after it, a
+ * ECANCELED result consumes the request. */
+int fluxstate__ctx_begin_op(fluxstate_ctx *ctx);
+int fluxstate__ctx_end_op(fluxstate_ctx *ctx, int rc);
 
 #endif /* FLUXSTATE_PRIVATE_H */

@@ -1047,15 +1047,47 @@ resolve_path(char **p, const char *base)
 	return 0;
 }
 
+/* A relative path where no base directory exists (a kubeconfig from memory without one). */
 static int
-resolve_local_paths(struct fluxstate__kubeconfig *kc, const char *file)
+reject_relative(const char *p, const char *field, const char *owner_kind, const char *owner, char **ret_error)
 {
-	char *base = origin_dir(file);
+	if (empty(p) || p[0] == '/')
+		return 0;
+	*ret_error = fluxstate__asprintf("%s \"%s\" of %s \"%s\" is a relative path, and a kubeconfig loaded from memory "
+					 "has no directory to resolve it against: give a base directory or an absolute path",
+					 field, p, owner_kind, owner);
+	return *ret_error ? FLUXSTATE_ECONFIG : FLUXSTATE_ENOMEM;
+}
+
+static int
+check_no_relative_paths(const struct fluxstate__kubeconfig *kc, char **ret_error)
+{
 	size_t i;
 	int r = 0;
 
-	if (!base)
-		return -1;
+	for (i = 0; r == 0 && i < kc->n_clusters; i++)
+		r = reject_relative(kc->clusters[i].ca_file, "certificate-authority", "cluster", kc->clusters[i].name,
+				    ret_error);
+	for (i = 0; r == 0 && i < kc->n_users; i++) {
+		const struct kc_user *u = &kc->users[i];
+
+		r = reject_relative(u->cert_file, "client-certificate", "user", u->name, ret_error);
+		if (r == 0)
+			r = reject_relative(u->key_file, "client-key", "user", u->name, ret_error);
+		if (r == 0)
+			r = reject_relative(u->token_file, "tokenFile", "user", u->name, ret_error);
+		if (r == 0 && u->exec && u->exec->command && strchr(u->exec->command, '/'))
+			r = reject_relative(u->exec->command, "exec command", "user", u->name, ret_error);
+	}
+	return r;
+}
+
+static int
+resolve_local_paths(struct fluxstate__kubeconfig *kc, const char *base)
+{
+	size_t i;
+	int r = 0;
+
 	for (i = 0; r == 0 && i < kc->n_clusters; i++)
 		r = resolve_path(&kc->clusters[i].ca_file, base);
 	for (i = 0; r == 0 && i < kc->n_users; i++) {
@@ -1070,7 +1102,6 @@ resolve_local_paths(struct fluxstate__kubeconfig *kc, const char *file)
 		if (r == 0 && u->exec && u->exec->command && strchr(u->exec->command, '/'))
 			r = resolve_path(&u->exec->command, base);
 	}
-	free(base);
 	return r;
 }
 
@@ -1096,16 +1127,60 @@ set_origin(struct fluxstate__kubeconfig *kc, const char *file)
 }
 
 /*
+ * Decode one kubeconfig held in memory; @origin names it (a file, or
+ * "<memory>"); relative paths resolve against @base, or are an error when
+ * @base is NULL. 0, FLUXSTATE_ENOMEM, or FLUXSTATE_ECONFIG with *ret_error.
+ */
+static int
+decode_data(const char *data, size_t len, const char *origin, const char *base, struct fluxstate__kubeconfig **ret,
+	    char **ret_error)
+{
+	struct fluxstate__kubeconfig *kc;
+	struct fluxstate__ynode *root = NULL;
+	struct dec d = { 0 };
+	int r;
+
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return FLUXSTATE_ENOMEM;
+	if (len > 0) {
+		r = fluxstate__yaml_parse(data, len, &root, ret_error);
+		if (r < 0) {
+			fluxstate__kubeconfig_free(kc);
+			return r;
+		}
+		r = decode_config(&d, root, kc);
+		fluxstate__ynode_free(root);
+		if (r < 0) {
+			fluxstate__kubeconfig_free(kc);
+			if (d.enomem || !d.error) {
+				free(d.error);
+				return FLUXSTATE_ENOMEM;
+			}
+			*ret_error = d.error;
+			return FLUXSTATE_ECONFIG;
+		}
+	}
+	if (set_origin(kc, origin) < 0 || (base && resolve_local_paths(kc, base) < 0)) {
+		fluxstate__kubeconfig_free(kc);
+		return FLUXSTATE_ENOMEM;
+	}
+	if (!base && (r = check_no_relative_paths(kc, ret_error)) < 0) {
+		fluxstate__kubeconfig_free(kc);
+		return r;
+	}
+	*ret = kc;
+	return 0;
+}
+
+/*
  * Read and decode one file. Returns 0 (loaded), 1 (missing: skipped),
  * FLUXSTATE_ENOMEM, or FLUXSTATE_ECONFIG with *ret_error (no file prefix).
  */
 static int
 load_file(const char *file, struct fluxstate__kubeconfig **ret, char **ret_error)
 {
-	struct fluxstate__kubeconfig *kc;
-	struct fluxstate__ynode *root = NULL;
-	struct dec d = { 0 };
-	char *data = NULL;
+	char *data = NULL, *base;
 	size_t len = 0;
 	int r;
 
@@ -1125,41 +1200,13 @@ load_file(const char *file, struct fluxstate__kubeconfig **ret, char **ret_error
 			*ret_error = fluxstate__asprintf("open %s: %s", file, fluxstate__errno_text(-r));
 		return *ret_error ? FLUXSTATE_ECONFIG : FLUXSTATE_ENOMEM;
 	}
-	kc = calloc(1, sizeof(*kc));
-	if (!kc) {
-		fluxstate__free_secret_n(data, len);
-		return FLUXSTATE_ENOMEM;
-	}
-	if (len > 0) {
-		r = fluxstate__yaml_parse(data, len, &root, ret_error);
-		fluxstate__free_secret_n(data, len);
-		data = NULL;
-		if (r < 0) {
-			fluxstate__kubeconfig_free(kc);
-			return r;
-		}
-		r = decode_config(&d, root, kc);
-		fluxstate__ynode_free(root);
-		if (r < 0) {
-			fluxstate__kubeconfig_free(kc);
-			if (d.enomem || !d.error) {
-				free(d.error);
-				return FLUXSTATE_ENOMEM;
-			}
-			*ret_error = d.error;
-			return FLUXSTATE_ECONFIG;
-		}
-	}
-	free(data);
-	if (set_origin(kc, file) < 0 || resolve_local_paths(kc, file) < 0) {
-		fluxstate__kubeconfig_free(kc);
-		return FLUXSTATE_ENOMEM;
-	}
-	*ret = kc;
-	return 0;
+	base = origin_dir(file);
+	r = base ? decode_data(data, len, file, base, ret, ret_error) : FLUXSTATE_ENOMEM;
+	free(base);
+	fluxstate__free_secret_n(data, len);
+	return r;
 }
 
-/* First file to define a name wins, whole entry; moves entries out of @src. */
 static int
 merge_into(struct fluxstate__kubeconfig *dst, struct fluxstate__kubeconfig *src)
 {
@@ -1286,6 +1333,42 @@ oom:
 	return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
 }
 
+/* One kubeconfig from a caller's buffer: no file chain, no in-cluster fallback. */
+static int
+load_memory(fluxstate_ctx *ctx, const struct fluxstate__load_options *opts, struct fluxstate__kubeconfig **ret)
+{
+	char *copy, *msg = NULL, *base = NULL;
+	int r;
+
+	if (opts->data_len > KUBECONFIG_MAX_BYTES)
+		return fluxstate__error(ctx, FLUXSTATE_ECONFIG, "kubeconfig data is larger than %u bytes",
+					KUBECONFIG_MAX_BYTES);
+	/* a private NUL-terminated copy, wiped after parsing: it may hold secrets */
+	copy = malloc(opts->data_len + 1);
+	if (!copy)
+		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+	memcpy(copy, opts->data, opts->data_len);
+	copy[opts->data_len] = '\0';
+	if (opts->base_dir && !(base = path_clean(opts->base_dir))) {
+		fluxstate__free_secret_n(copy, opts->data_len + 1);
+		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+	}
+	r = decode_data(copy, opts->data_len, "<memory>", base, ret, &msg);
+	fluxstate__free_secret_n(copy, opts->data_len + 1);
+	free(base);
+	if (r == FLUXSTATE_ENOMEM) {
+		free(msg);
+		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+	}
+	if (r < 0) {
+		r = fluxstate__error(ctx, FLUXSTATE_ECONFIG, "error loading kubeconfig from memory: %s",
+				     msg ? msg : "malformed");
+		free(msg);
+		return r;
+	}
+	return 0;
+}
+
 int
 fluxstate__kubeconfig_load(fluxstate_ctx *ctx, const struct fluxstate__load_options *opts,
 			   struct fluxstate__kubeconfig **ret)
@@ -1301,6 +1384,8 @@ fluxstate__kubeconfig_load(fluxstate_ctx *ctx, const struct fluxstate__load_opti
 		return fluxstate__error(ctx, FLUXSTATE_EINVAL, "invalid argument");
 	if (!opts)
 		opts = &none;
+	if (opts->data)
+		return load_memory(ctx, opts, ret);
 	r = file_chain(ctx, opts, &files, &n);
 	if (r < 0)
 		return r;
@@ -2112,6 +2197,14 @@ resolve_in_cluster(fluxstate_ctx *ctx, const char *dir, const struct fluxstate__
 	conn->token_file = path; /* projected tokens rotate: re-read */
 	if (!conn->token)
 		return FLUXSTATE_ENOMEM;
+	if (!empty(opts->token)) {
+		/* --token replaces the service account's token (and its file) */
+		fluxstate__free_secret(conn->token);
+		free(conn->token_file);
+		conn->token_file = NULL;
+		if (!(conn->token = strdup(opts->token)))
+			return FLUXSTATE_ENOMEM;
+	}
 	if (!empty(opts->certificate_authority)) {
 		struct eff_cluster c = { 0 };
 
@@ -2157,6 +2250,49 @@ resolve_in_cluster(fluxstate_ctx *ctx, const char *dir, const struct fluxstate__
 	return conn->namespace ? 0 : FLUXSTATE_ENOMEM;
 }
 
+static int
+user_overrides(const struct fluxstate__load_options *opts)
+{
+	return !empty(opts->client_certificate) || !empty(opts->client_key) || !empty(opts->token) ||
+	       !empty(opts->impersonate_user) || !empty(opts->impersonate_uid) ||
+	       (opts->impersonate_groups && opts->impersonate_groups[0]);
+}
+
+/*
+ * kubectl's --client-certificate/--client-key/--token/--as/--as-uid/--as-group
+ * (client-go getAuthInfo: the override AuthInfo merged over the user, a
+ * non-empty field wins). A file flag replaces the -data field too; the
+ * strings stay owned by @opts and the kubeconfig (@u is a shallow copy).
+ */
+static void
+apply_user_overrides(struct kc_user *u, const struct fluxstate__load_options *opts)
+{
+	if (!empty(opts->client_certificate)) {
+		u->cert_file = (char *)opts->client_certificate;
+		u->cert_data = NULL;
+		u->cert_data_len = 0;
+	}
+	if (!empty(opts->client_key)) {
+		u->key_file = (char *)opts->client_key;
+		u->key_data = NULL;
+		u->key_data_len = 0;
+	}
+	if (!empty(opts->token))
+		u->token = (char *)opts->token;
+	if (!empty(opts->impersonate_user))
+		u->as = (char *)opts->impersonate_user;
+	if (!empty(opts->impersonate_uid))
+		u->as_uid = (char *)opts->impersonate_uid;
+	if (opts->impersonate_groups && opts->impersonate_groups[0]) {
+		size_t n = 0;
+
+		while (opts->impersonate_groups[n])
+			n++;
+		u->as_groups = (char **)opts->impersonate_groups;
+		u->n_groups = n;
+	}
+}
+
 int
 fluxstate__kubeconfig_resolve(fluxstate_ctx *ctx, const struct fluxstate__kubeconfig *kc,
 			      const struct fluxstate__load_options *opts, struct fluxstate__conn **ret)
@@ -2167,6 +2303,7 @@ fluxstate__kubeconfig_resolve(fluxstate_ctx *ctx, const struct fluxstate__kubeco
 	const struct kc_user *user;
 	const char *context_name, *cluster_name, *user_name;
 	struct eff_cluster c = { 0 };
+	struct kc_user eu = { 0 };
 	struct errlist errs;
 	struct fluxstate__conn *conn;
 	char *sa_dir = NULL;
@@ -2204,6 +2341,14 @@ fluxstate__kubeconfig_resolve(fluxstate_ctx *ctx, const struct fluxstate__kubeco
 		return fluxstate__error(ctx, FLUXSTATE_ECONFIG, "user \"%s\" referenced by context \"%s\" not found",
 					context->user, context->name);
 
+	/* user overrides: field by field on top of the selected user (mergo.WithOverride) */
+	if (user_overrides(opts)) {
+		if (user)
+			eu = *user;
+		eu.name = (char *)(user_name ? user_name : "");
+		apply_user_overrides(&eu, opts);
+		user = &eu;
+	}
 	if (cluster) {
 		c.server = cluster->server;
 		c.tls_server_name = cluster->tls_server_name;
@@ -2223,6 +2368,8 @@ fluxstate__kubeconfig_resolve(fluxstate_ctx *ctx, const struct fluxstate__kubeco
 		c.ca_data = NULL;
 		c.ca_data_len = 0;
 	}
+	if (opts->disable_compression)
+		c.disable_compression = 1;
 	/* --server drops the kubeconfig's tls-server-name unless one is given too */
 	if (!empty(opts->tls_server_name) || !empty(opts->server))
 		c.tls_server_name = opts->tls_server_name;
@@ -2255,7 +2402,7 @@ fluxstate__kubeconfig_resolve(fluxstate_ctx *ctx, const struct fluxstate__kubeco
 		fluxstate__buf_clear(&errs.buf);
 		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
 	}
-	if (errs.n == 1 && empty_cluster) {
+	if (errs.n == 1 && empty_cluster && !opts->data) {
 		/* an empty result: in-cluster config if possible */
 		fluxstate__buf_clear(&errs.buf);
 		r = in_cluster_possible(opts, &sa_dir);

@@ -23,7 +23,9 @@ fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret)
 	if (!ctx->conn)
 		return fluxstate__error(ctx, FLUXSTATE_EINVAL,
 					"no kubeconfig loaded: call fluxstate_ctx_load_kubeconfig() first");
-	rc = fluxstate__observe(ctx, &obs);
+	rc = fluxstate__ctx_begin_op(ctx);
+	if (rc == 0)
+		rc = fluxstate__observe(ctx, &obs);
 	if (rc == 0) {
 		rc = fluxstate__classify(&obs, &report);
 		if (rc < 0)
@@ -31,7 +33,7 @@ fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret)
 	}
 	fluxstate__observations_clear(&obs);
 	if (rc < 0)
-		return rc;
+		return fluxstate__ctx_end_op(ctx, rc);
 	*ret = report;
 	return 0;
 }
@@ -56,6 +58,9 @@ fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *since,
 	if (!since->n_watch)
 		return fluxstate__error(ctx, FLUXSTATE_EINVAL,
 					"the report has nothing to watch (its reads failed); probe again instead");
+	rc = fluxstate__ctx_begin_op(ctx);
+	if (rc < 0)
+		return rc;
 	rc = fluxstate__ctx_client(ctx, &client);
 	if (rc < 0)
 		return rc;
@@ -82,5 +87,5 @@ fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *since,
 	free(rvs);
 	if (rc == FLUXSTATE_ETIMEDOUT)
 		return fluxstate__error(ctx, rc, "nothing that decides the Flux state changed within %u ms", timeout_ms);
-	return rc;
+	return fluxstate__ctx_end_op(ctx, rc);
 }

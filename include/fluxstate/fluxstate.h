@@ -86,7 +86,10 @@ enum fluxstate_error {
 	FLUXSTATE_ENETWORK = -5,  /**< transport or TLS failure (libcurl) */
 	FLUXSTATE_EAUTH = -6,     /**< 401/403 from the API server, or credentials unobtainable */
 	FLUXSTATE_EPROTOCOL = -7, /**< malformed reply from the API server */
-	FLUXSTATE_ETIMEDOUT = -8  /**< the operation's deadline passed */
+	FLUXSTATE_ETIMEDOUT = -8, /**< the operation's deadline passed */
+	FLUXSTATE_ECANCELED = -9, /**< fluxstate_ctx_cancel() stopped the operation (@since 0.2) */
+	FLUXSTATE_ECONFLICT = -10, /**< an object changed between a cleanup plan and its apply (@since 0.2) */
+	FLUXSTATE_EREFUSED = -11  /**< the library refuses the operation in this state (@since 0.2) */
 };
 
 /**
@@ -401,6 +404,154 @@ int fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret);
 int fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *since,
 				  unsigned int timeout_ms);
 
+/**
+ * @name Connection options (kubectl's flags)
+ * Like the overrides above, these must be set before
+ * fluxstate_ctx_load_kubeconfig() or fluxstate_ctx_load_kubeconfig_from_memory()
+ * (afterwards they fail with FLUXSTATE_EINVAL) and mean what kubectl's
+ * flag of the same name means: they are merged field by field on top of the
+ * kubeconfig's selected cluster and user, as client-go's ConfigOverrides.
+ * String arguments are copied; NULL (or 0) clears the option. Each returns
+ * 0, FLUXSTATE_EINVAL (NULL @p ctx, a kubeconfig already loaded, or a bad
+ * value, named in fluxstate_ctx_get_error()) or FLUXSTATE_ENOMEM.
+ * Conflicts between options and the kubeconfig (e.g. a CA together with
+ * insecure-skip-tls-verify) are reported by the load, as kubectl does.
+ * @{
+ */
+
+/**
+ * Skip verification of the server's certificate (kubectl
+ * --insecure-skip-tls-verify). Clears the kubeconfig's CA first, so it works
+ * against a kubeconfig that has one; together with
+ * fluxstate_ctx_set_certificate_authority() the load fails with
+ * FLUXSTATE_ECONFIG.
+ * @param insecure Non-zero to skip verification; 0 to clear the option.
+ * @since 0.2
+ */
+int fluxstate_ctx_set_insecure_skip_tls_verify(fluxstate_ctx *ctx, int insecure);
+
+/**
+ * The CA bundle file (PEM) that verifies the server (kubectl
+ * --certificate-authority). Replaces the kubeconfig's CA file and data and
+ * its insecure-skip-tls-verify. An unreadable file fails the load with
+ * FLUXSTATE_ECONFIG.
+ * @since 0.2
+ */
+int fluxstate_ctx_set_certificate_authority(fluxstate_ctx *ctx, const char *path);
+
+/**
+ * The client certificate file (PEM) for TLS client authentication (kubectl
+ * --client-certificate). Replaces the user's client-certificate and
+ * client-certificate-data; needs a key (the user's or
+ * fluxstate_ctx_set_client_key()).
+ * @since 0.2
+ */
+int fluxstate_ctx_set_client_certificate(fluxstate_ctx *ctx, const char *path);
+
+/**
+ * The client key file (PEM) for the client certificate (kubectl
+ * --client-key). Replaces the user's client-key and client-key-data.
+ * @since 0.2
+ */
+int fluxstate_ctx_set_client_key(fluxstate_ctx *ctx, const char *path);
+
+/**
+ * A bearer token (kubectl --token). Replaces the user's token field; as in
+ * kubectl, it combines with the user's other fields (a client certificate
+ * is still presented; an exec plugin or auth-provider is no longer run; a
+ * user with username/password is a FLUXSTATE_ECONFIG error). The token is a
+ * secret: it is wiped when the context is freed and never appears in any
+ * message. A token with a line break or control character is rejected.
+ * @since 0.2
+ */
+int fluxstate_ctx_set_token(fluxstate_ctx *ctx, const char *token);
+
+/**
+ * Impersonate this user (kubectl --as): sent as the Impersonate-User
+ * header; replaces the kubeconfig user's `as` (and, as in kubectl, the
+ * groups and uid it had stay unless also given).
+ * @since 0.2
+ */
+int fluxstate_ctx_set_impersonate_user(fluxstate_ctx *ctx, const char *user);
+
+/**
+ * Add a group to impersonate (kubectl --as-group, repeatable). The groups
+ * given this way replace the kubeconfig user's `as-groups`. NULL removes
+ * every group added so far. Needs an impersonated user (the load fails with
+ * FLUXSTATE_ECONFIG otherwise, as kubectl does).
+ * @since 0.2
+ */
+int fluxstate_ctx_add_impersonate_group(fluxstate_ctx *ctx, const char *group);
+
+/**
+ * The UID to impersonate (kubectl --as-uid). Needs an impersonated user.
+ * @since 0.2
+ */
+int fluxstate_ctx_set_impersonate_uid(fluxstate_ctx *ctx, const char *uid);
+
+/**
+ * The timeout of one HTTP request (kubectl --request-timeout), in
+ * milliseconds, beside the whole operation's deadline
+ * (fluxstate_ctx_set_timeout_ms(), which still bounds everything). A read
+ * whose request runs out of time is not seen (a blind spot, so the state is
+ * unknown) or, when every read fails, the probe fails. Watches of
+ * fluxstate_ctx_wait_for_change() are long-lived and not bound by it.
+ * @param timeout_ms Milliseconds; 0 = no per-request timeout (the default).
+ * @since 0.2
+ */
+int fluxstate_ctx_set_request_timeout_ms(fluxstate_ctx *ctx, unsigned int timeout_ms);
+
+/**
+ * Do not ask the server for compressed responses (kubectl
+ * --disable-compression); overrides the cluster's disable-compression when
+ * non-zero.
+ * @since 0.2
+ */
+int fluxstate_ctx_set_disable_compression(fluxstate_ctx *ctx, int disable);
+
+/** @} */
+
+/**
+ * Load a kubeconfig from a buffer instead of files (client-go's
+ * RESTConfigFromKubeConfig), for callers that keep it in a secret store or
+ * receive it over an API. $KUBECONFIG, ~/.kube/config and the in-cluster
+ * configuration are not consulted. Overrides and connection options set
+ * earlier apply. Can be called once per context, like
+ * fluxstate_ctx_load_kubeconfig().
+ *
+ * @param data The kubeconfig (YAML or JSON); need not be NUL-terminated.
+ *        Copied; the copy is wiped after parsing (it may hold secrets).
+ * @param len Length of @p data in bytes.
+ * @param base_dir Directory against which relative file paths in the
+ *        kubeconfig (certificate-authority, client-certificate,
+ *        client-key, tokenFile, an exec command containing '/') are
+ *        resolved; NULL rejects relative paths with FLUXSTATE_ECONFIG
+ *        naming the field.
+ * @param context Context to use, or NULL for the override or
+ *        current-context.
+ * @return 0 or a negative error code; details in fluxstate_ctx_get_error().
+ * @retval FLUXSTATE_ECONFIG The kubeconfig is malformed, names something
+ *         that does not exist, or has a relative path without @p base_dir.
+ * @retval FLUXSTATE_EINVAL NULL @p ctx or @p data, or a kubeconfig is
+ *         already loaded on @p ctx.
+ * @since 0.2
+ */
+int fluxstate_ctx_load_kubeconfig_from_memory(fluxstate_ctx *ctx, const char *data, size_t len,
+					      const char *base_dir, const char *context);
+
+/**
+ * Stop a running fluxstate_ctx_probe() or fluxstate_ctx_wait_for_change()
+ * on @p ctx: it returns FLUXSTATE_ECANCELED within about 100 ms, and an exec
+ * credential plugin it is waiting for is killed. Thread-safe and
+ * async-signal-safe: may be called from another thread or from a signal
+ * handler (it only sets an atomic flag and writes one byte to a pipe).
+ * A cancel while nothing runs makes the next probe or wait on @p ctx return
+ * FLUXSTATE_ECANCELED at once; the request is then consumed, so call it
+ * only to stop. NULL is a no-op. @p ctx must not be freed concurrently.
+ * @since 0.2
+ */
+void fluxstate_ctx_cancel(fluxstate_ctx *ctx);
+
 /** @} */
 
 /**
@@ -552,6 +703,28 @@ const fluxstate_finding *fluxstate_report_get_finding(const fluxstate_report *re
  * @since 0.1
  */
 int fluxstate_report_to_json(const fluxstate_report *report, char **ret_json);
+
+/**
+ * Whether Flux @p flux_version can be installed on the cluster @p report
+ * describes (a pre-install check, beyond `flux check --pre`): the state must
+ * allow it (none; or healthy or partial with that same version, a
+ * re-apply) and the server's Kubernetes version must meet that release's
+ * minimum (from the library's release table). Pure: no I/O.
+ *
+ * @param flux_version A release such as "v2.9.4" (the leading "v" may be
+ *        omitted).
+ * @param[out] ret_reason Optional (may be NULL). On a 1 or 0 result, one
+ *        line saying why; on FLUXSTATE_EINVAL, what is wrong with the
+ *        arguments. Owned by the caller; release with fluxstate_free().
+ * @return 1 can be installed, 0 cannot (also when the state is unknown or
+ *         the server version is unknown: the check cannot promise it).
+ * @retval FLUXSTATE_EINVAL NULL @p report or @p flux_version, a malformed
+ *         version, or a release the table does not know.
+ * @retval FLUXSTATE_ENOMEM Out of memory.
+ * @since 0.2
+ */
+int fluxstate_report_check_install(const fluxstate_report *report, const char *flux_version,
+				   char **ret_reason);
 
 /** @} */
 
