@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,8 +21,7 @@
  * Input one value may span, and memory it may take while it is built: a
  * list item, a watch event or a whole single document. The API server
  * stores objects of at most ~1.5 MiB; a server streaming one endless
- * object must not exhaust memory (nor CPU: yajl re-scans a token that
- * spans chunks, so one long string costs quadratic time).
+ * object must not exhaust memory.
  */
 #define JSON_MAX_VALUE_BYTES (16u << 20)
 
@@ -109,7 +109,16 @@ struct fluxstate__json_stream {
 
 	size_t doc_bytes;                   /* built for the document (items excluded) */
 	size_t item_bytes;                  /* built for the list item in progress */
-	uint64_t fed;                       /* input bytes parsed so far */
+	uint64_t fed;                       /* input bytes handed to yajl so far */
+	/*
+	 * yajl re-scans a token that spans two yajl_parse() calls from its
+	 * start on every call, so a long string fed in 16 KiB pieces costs
+	 * quadratic time. The stream holds back an unfinished token here and
+	 * hands it to yajl when it ends: every byte is then scanned a bounded
+	 * number of times. lex_* is where the held-back token stands.
+	 */
+	struct fluxstate__buf held;
+	int lex_in_string, lex_escape;
 	uint64_t value_start;               /* input offset where the value in progress began */
 
 	int failed;                         /* FLUXSTATE_E* of the first failure */
@@ -420,25 +429,80 @@ stream_yajl_error(struct fluxstate__json_stream *s, const unsigned char *data, s
 		yajl_free_error(s->yajl, msg);
 }
 
+/* Hand @len bytes to yajl. */
+static int
+parse_chunk(struct fluxstate__json_stream *s, const unsigned char *data, size_t len)
+{
+	yajl_status st;
+
+	if (s->failed || len == 0)
+		return s->failed;
+	st = yajl_parse(s->yajl, data, len);
+	s->fed += len;
+	if (st != yajl_status_ok && !s->failed)
+		stream_yajl_error(s, data, len);
+	return s->failed;
+}
+
+/* Characters of a number or a true/false/null literal. */
+static int
+is_word_char(unsigned char ch)
+{
+	return isalnum(ch) || ch == '-' || ch == '+' || ch == '.';
+}
+
 int
 fluxstate__json_stream_feed(struct fluxstate__json_stream *s, const void *data, size_t len)
 {
-	yajl_status st;
+	const unsigned char *p = data;
+	int open = s->held.len > 0, carried = open;
+	size_t i, start = 0;
 
 	if (s->failed)
 		return s->failed;
 	if (len == 0)
 		return 0;
-	st = yajl_parse(s->yajl, data, len);
-	s->fed += len;
-	if (st == yajl_status_ok) {
-		/* yajl buffers a token until it ends: bound the input one value may span */
-		if (s->fed - s->value_start > JSON_MAX_VALUE_BYTES)
-			stream_fail(s, FLUXSTATE_EPROTOCOL, "a JSON value longer than 16 MiB");
-		return s->failed;
+	/* find the token (string, number, literal) still open at the end of @data */
+	for (i = 0; i < len; i++) {
+		unsigned char ch = p[i];
+
+		if (s->lex_in_string) {
+			if (s->lex_escape)
+				s->lex_escape = 0;
+			else if (ch == '\\')
+				s->lex_escape = 1;
+			else if (ch == '"')
+				s->lex_in_string = open = carried = 0;
+		} else if (ch == '"') {
+			s->lex_in_string = open = 1;
+			carried = 0;
+			start = i;
+		} else if (is_word_char(ch)) {
+			if (!open) {
+				open = 1;
+				start = i;
+			}
+		} else {
+			open = carried = 0;
+		}
 	}
-	if (!s->failed)
-		stream_yajl_error(s, data, len);
+	if (open && carried) {
+		/* the held token goes on past this piece: nothing for yajl yet */
+		if (fluxstate__buf_append(&s->held, data, len) < 0)
+			stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
+	} else {
+		size_t upto = open ? start : len;
+
+		/* yajl sees the held token's start once more, then its end: linear */
+		if (parse_chunk(s, (const unsigned char *)s->held.data, s->held.len) == 0)
+			parse_chunk(s, p, upto);
+		s->held.len = 0;
+		if (!s->failed && open && fluxstate__buf_append(&s->held, p + upto, len - upto) < 0)
+			stream_fail(s, FLUXSTATE_ENOMEM, "out of memory");
+	}
+	/* yajl buffers a token until it ends: bound the input one value may span */
+	if (!s->failed && s->fed + s->held.len - s->value_start > JSON_MAX_VALUE_BYTES)
+		stream_fail(s, FLUXSTATE_EPROTOCOL, "a JSON value longer than 16 MiB");
 	return s->failed;
 }
 
@@ -451,6 +515,9 @@ fluxstate__json_stream_finish(struct fluxstate__json_stream *s, struct fluxstate
 		*ret_top = NULL;
 	if (s->failed)
 		return s->failed;
+	if (parse_chunk(s, (const unsigned char *)s->held.data, s->held.len) < 0)
+		return s->failed;
+	s->held.len = 0;
 	st = yajl_complete_parse(s->yajl);
 	if (st != yajl_status_ok) {
 		if (!s->failed)
@@ -495,6 +562,7 @@ fluxstate__json_stream_free(struct fluxstate__json_stream *s)
 	free(s->stack);
 	free(s->key);
 	free(s->error);
+	fluxstate__buf_clear(&s->held);
 	free(s);
 }
 
