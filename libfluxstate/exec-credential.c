@@ -31,25 +31,6 @@ static const char exec_docs[] =
 	"To learn more about this feature, consult the documentation available at:\n"
 	"      https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins";
 
-static int
-json_append_str(struct fluxstate__buf *b, const char *s, size_t len)
-{
-	size_t i;
-	int r = fluxstate__buf_append(b, "\"", 1);
-
-	for (i = 0; r == 0 && i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			r = fluxstate__buf_appendf(b, "\\%c", c);
-		else if (c < 0x20)
-			r = fluxstate__buf_appendf(b, "\\u%04x", c);
-		else
-			r = fluxstate__buf_append(b, &s[i], 1);
-	}
-	return r ? r : fluxstate__buf_append(b, "\"", 1);
-}
-
 char *
 fluxstate__exec_info_json(const struct fluxstate__conn *conn, int interactive)
 {
@@ -58,18 +39,19 @@ fluxstate__exec_info_json(const struct fluxstate__conn *conn, int interactive)
 	int r;
 
 	r = fluxstate__buf_appendf(&b, "{\"kind\":\"ExecCredential\",\"apiVersion\":");
-	r = r ? r : json_append_str(&b, ec->api_version, strlen(ec->api_version));
+	r = r ? r : fluxstate__json_append_go_string(&b, ec->api_version, strlen(ec->api_version));
 	r = r ? r : fluxstate__buf_appendf(&b, ",\"spec\":{");
 	if (!r && ec->provide_cluster_info) {
 		char *server = fluxstate__asprintf("%s%s", conn->server, conn->path_prefix ? conn->path_prefix : "");
 
 		r = server ? 0 : FLUXSTATE_ENOMEM;
 		r = r ? r : fluxstate__buf_appendf(&b, "\"cluster\":{\"server\":");
-		r = r ? r : json_append_str(&b, server, strlen(server));
+		r = r ? r : fluxstate__json_append_go_string(&b, server, strlen(server));
 		free(server);
 		if (!r && conn->tls_server_name) {
 			r = fluxstate__buf_appendf(&b, ",\"tls-server-name\":");
-			r = r ? r : json_append_str(&b, conn->tls_server_name, strlen(conn->tls_server_name));
+			r = r ? r : fluxstate__json_append_go_string(&b, conn->tls_server_name,
+								      strlen(conn->tls_server_name));
 		}
 		if (!r && conn->insecure_skip_tls_verify)
 			r = fluxstate__buf_appendf(&b, ",\"insecure-skip-tls-verify\":true");
@@ -81,7 +63,7 @@ fluxstate__exec_info_json(const struct fluxstate__conn *conn, int interactive)
 		}
 		if (!r && conn->proxy_url) {
 			r = fluxstate__buf_appendf(&b, ",\"proxy-url\":");
-			r = r ? r : json_append_str(&b, conn->proxy_url, strlen(conn->proxy_url));
+			r = r ? r : fluxstate__json_append_go_string(&b, conn->proxy_url, strlen(conn->proxy_url));
 		}
 		if (!r && conn->disable_compression)
 			r = fluxstate__buf_appendf(&b, ",\"disable-compression\":true");
@@ -230,6 +212,7 @@ run_plugin(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, uint64_t dead
 	const struct fluxstate__exec_config *ec = conn->exec;
 	int interactive = 0, pipefd[2] = { -1, -1 }, devnull = -1, status = 0, r, timed_out = 0, canceled = 0;
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	char *info = NULL, *info_env = NULL, **envp = NULL, **argv = NULL, *exe = NULL;
 	size_t nargs = 0, i;
 	pid_t pid;
@@ -279,9 +262,20 @@ run_plugin(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, uint64_t dead
 	 */
 	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	/* bare names are looked up in the parent's PATH, like Go's exec.LookPath */
+	/*
+	 * Its own process group, so that a timeout kills what it started too
+	 * (a helper it forked would otherwise outlive the probe). Not when
+	 * interactive: it must stay in the terminal's foreground group.
+	 */
+	posix_spawnattr_init(&attr);
+	if (!interactive) {
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+		posix_spawnattr_setpgroup(&attr, 0);
+	}
 	exe = look_path(ec->command);
-	r = exe ? posix_spawn(&pid, exe, &fa, NULL, argv, envp) : ENOENT;
+	r = exe ? posix_spawn(&pid, exe, &fa, &attr, argv, envp) : ENOENT;
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	if (r != 0) {
@@ -327,7 +321,7 @@ run_plugin(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, uint64_t dead
 		if (n <= 0)
 			break;
 		if (out->len + (size_t)n > EXEC_MAX_OUTPUT || fluxstate__buf_append(out, chunk, (size_t)n) < 0) {
-			kill(pid, SIGKILL);
+			kill(interactive ? pid : -pid, SIGKILL);
 			break;
 		}
 	}
@@ -345,7 +339,7 @@ run_plugin(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, uint64_t dead
 			poll(NULL, 0, 10);
 	}
 	if (timed_out) {
-		kill(pid, SIGKILL);
+		kill(interactive ? pid : -pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
@@ -533,6 +527,8 @@ run_and_store(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, struct flu
 	}
 	st->valid = 1;
 	st->generation++;
+	if (st->expiry && time(NULL) >= st->expiry)
+		st->stale_deadline_ms = deadline_ms;
 	fluxstate__log(ctx, "exec credential plugin %s -> %s%s%s (%llu ms)", conn->exec->command,
 		       st->token ? "token" : "", st->token && st->cert_pem ? "+" : "",
 		       st->cert_pem ? "client certificate" : "", (unsigned long long)(fluxstate__now_ms() - t0));
@@ -546,7 +542,7 @@ fluxstate__exec_credential_get(fluxstate_ctx *ctx, const struct fluxstate__conn 
 	int r;
 
 	*ret_message = NULL;
-	if (st->valid && (st->expiry == 0 || time(NULL) < st->expiry))
+	if (st->valid && (st->expiry == 0 || time(NULL) < st->expiry || st->stale_deadline_ms == deadline_ms))
 		return 0;
 	if (st->failed_message && st->failed_deadline_ms == deadline_ms) {
 		/* one failing run per operation, not one per request */

@@ -24,6 +24,12 @@ struct fluxstate__exec_state {
 	unsigned int generation;        /* bumped on every successful run */
 	unsigned int n_runs;            /* plugin runs (tests, traces) */
 	unsigned int refreshed_for;     /* generation already refreshed after a 401 (0 = none) */
+	/*
+	 * Credentials that arrived already expired are used as they are for
+	 * the rest of their operation (this deadline): running the plugin for
+	 * every request would only repeat the answer (kubectl: twice a command).
+	 */
+	uint64_t stale_deadline_ms;     /* 0 = none */
 	/* A failed run, remembered for the rest of its operation (same deadline). */
 	uint64_t failed_deadline_ms;    /* 0 = no failure remembered */
 	int failed_code;
@@ -32,8 +38,9 @@ struct fluxstate__exec_state {
 
 /*
  * Make sure @st holds valid credentials: run the plugin unless cached ones
- * are still valid. A plugin that failed is not re-run for the other requests
- * of the same operation (@deadline_ms): they get the same failure.
+ * are still valid. A plugin that failed, or returned credentials that had
+ * already expired, is not re-run for the other requests of the same
+ * operation (@deadline_ms): they get the same answer.
  * 0, or a FLUXSTATE_E* code with *ret_message (caller frees; no secrets) set: FLUXSTATE_EAUTH (plugin failed or answered badly),
  * FLUXSTATE_ETIMEDOUT (@deadline_ms passed; the plugin is killed), ENOMEM.
  */

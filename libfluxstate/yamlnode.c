@@ -1009,9 +1009,8 @@ fluxstate__ynode_get(const struct fluxstate__ynode *obj, const char *key)
 	return NULL;
 }
 
-/* encoding/json string escaping (HTMLEscape on, invalid UTF-8 -> U+FFFD). */
-static int
-json_string(struct fluxstate__buf *out, const char *s, size_t len)
+int
+fluxstate__json_append_go_string(struct fluxstate__buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
@@ -1090,7 +1089,7 @@ to_json(struct fluxstate__buf *out, const struct fluxstate__ynode *n)
 	case FLUXSTATE__Y_NUMBER:
 		return fluxstate__buf_append(out, n->text, n->len);
 	case FLUXSTATE__Y_STRING:
-		return json_string(out, n->text, n->len);
+		return fluxstate__json_append_go_string(out, n->text, n->len);
 	case FLUXSTATE__Y_ARRAY:
 		r = fluxstate__buf_append(out, "[", 1);
 		for (i = 0; r == 0 && i < n->n; i++) {
@@ -1106,7 +1105,7 @@ to_json(struct fluxstate__buf *out, const struct fluxstate__ynode *n)
 			if (i)
 				r = fluxstate__buf_append(out, ",", 1);
 			if (r == 0)
-				r = json_string(out, n->members[i].key, strlen(n->members[i].key));
+				r = fluxstate__json_append_go_string(out, n->members[i].key, strlen(n->members[i].key));
 			if (r == 0)
 				r = fluxstate__buf_append(out, ":", 1);
 			if (r == 0)

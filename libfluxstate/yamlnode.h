@@ -49,4 +49,10 @@ const struct fluxstate__ynode *fluxstate__ynode_get(const struct fluxstate__ynod
 /* Compact JSON as Go's json.Marshal writes it (sorted keys, HTML-safe escapes). NULL on ENOMEM. */
 char *fluxstate__ynode_to_json(const struct fluxstate__ynode *node);
 
+/*
+ * Append @s as a JSON string the way Go's encoding/json writes it (HTMLEscape
+ * on: <, >, & as \u003c, \u003e, \u0026; invalid UTF-8 as \ufffd).
+ */
+int fluxstate__json_append_go_string(struct fluxstate__buf *out, const char *s, size_t len);
+
 #endif

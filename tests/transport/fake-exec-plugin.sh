@@ -8,7 +8,7 @@
 # Modes: ok (token $FAKE_TOKEN, api version $2), bad-first (a wrong token on
 # the first run), yaml, wrong-version, no-status, empty-status, cert-only,
 # expired, fail, cert-encrypted, hang (never answers), close-stdout (closes stdout, then
-# keeps running).
+# keeps running), hang-with-child (starts a sleep, its pid in child-pid, then hangs).
 set -u
 dir=${FAKE_PLUGIN_DIR:?}
 echo run >>"$dir/runs"
@@ -51,6 +51,11 @@ cert-encrypted)
 	printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"clientCertificateData":"c","clientKeyData":"-----BEGIN ENCRYPTED PRIVATE KEY-----\\nAAAA\\n-----END ENCRYPTED PRIVATE KEY-----\\n"}}\n' "$ver"
 	exit 0 ;;
 hang) exec sleep 60 ;;
+hang-with-child)
+	sleep 60 &
+	echo $! >"$dir/child-pid"
+	wait
+	exit 0 ;;
 close-stdout)
 	exec >&-
 	exec sleep 60 ;;

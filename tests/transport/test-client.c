@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "exec-credential.h"
 #include "fluxstate-private.h"
 #include "kubesim.h"
 
@@ -554,6 +555,13 @@ test_exec_v1beta1_cluster_info(void **state)
 	assert_true(strncmp(info, prefix, strlen(prefix)) == 0);
 	assert_non_null(strstr(info, "\"config\":{\"audience\":\"x\"}},\"interactive\":false}}\n"));
 	free(info);
+	/* <, > and & as Go's encoding/json writes them (kubectl's exec info is byte-for-byte this) */
+	ctx->conn->proxy_url = strdup("http://proxy.test:3128/?a=<1>&b=\x01\n");
+	info = fluxstate__exec_info_json(ctx->conn, 0);
+	assert_non_null(info);
+	if (!strstr(info, "\"proxy-url\":\"http://proxy.test:3128/?a=\\u003c1\\u003e\\u0026b=\\u0001\\n\""))
+		fail_msg("exec info: %s", info);
+	free(info);
 	fluxstate_ctx_free(ctx);
 }
 
@@ -572,7 +580,11 @@ test_exec_yaml_and_expiry(void **state)
 	assert_int_equal(res.code, 0);
 	fluxstate__result_clear(&res);
 
-	/* an expired credential: the plugin runs for every request */
+	/*
+	 * A credential that arrives already expired: used for the rest of its
+	 * operation (3 pages, one run), not fetched again for every request;
+	 * the next operation runs the plugin again.
+	 */
 	plugin_dir(dir, sizeof(dir), "exec-expired");
 	fluxstate_ctx_free(ctx);
 	ctx = new_ctx("kubesim-admin");
@@ -580,7 +592,11 @@ test_exec_yaml_and_expiry(void **state)
 	list_cm(ctx, "paging", 3, 0, 10000, &res, &it);
 	assert_int_equal(res.code, 0);
 	assert_int_equal(res.n_requests, 3);
-	assert_int_equal(plugin_runs(dir), 3);
+	assert_int_equal(plugin_runs(dir), 1);
+	fluxstate__result_clear(&res);
+	list_cm(ctx, "paging", 3, 0, 10000, &res, &it);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(plugin_runs(dir), 2);
 	fluxstate__result_clear(&res);
 	fluxstate_ctx_free(ctx);
 }
@@ -731,7 +747,7 @@ test_exec_errors(void **state)
 static void
 test_exec_deadline(void **state)
 {
-	static const char *const modes[] = { "hang", "close-stdout" };
+	static const char *const modes[] = { "hang", "close-stdout", "hang-with-child" };
 	size_t i;
 
 	(void)state;
@@ -754,6 +770,34 @@ test_exec_deadline(void **state)
 		assert_true(took >= 750 && took < 2500);
 		assert_non_null(strstr(res.message, "did not finish before the deadline"));
 		assert_int_equal(plugin_runs(dir), 1);
+		if (strcmp(modes[i], "hang-with-child") == 0) {
+			/* what the plugin started dies with it (its process group is killed) */
+			char path[192], *pid_text;
+			long child;
+			int dead = 0, tries;
+
+			snprintf(path, sizeof(path), "%s/child-pid", dir);
+			pid_text = read_text(path);
+			assert_non_null(pid_text);
+			child = strtol(pid_text, NULL, 10);
+			free(pid_text);
+			assert_true(child > 1);
+			for (tries = 0; tries < 100 && !dead; tries++) {
+				char stat_path[64], *st;
+
+				snprintf(stat_path, sizeof(stat_path), "/proc/%ld/stat", child);
+				st = read_text(stat_path);
+				/* gone, or a zombie waiting for init to reap it */
+				dead = !st || (strchr(st, ')') && strncmp(strrchr(st, ')'), ") Z", 3) == 0);
+				free(st);
+				if (!dead)
+					usleep(20000);
+			}
+			if (!dead) {
+				kill((pid_t)child, SIGKILL);
+				fail_msg("the plugin's child %ld outlived the timeout", child);
+			}
+		}
 		fluxstate__result_clear(&res);
 		fluxstate_ctx_free(ctx);
 	}
@@ -1841,5 +1885,7 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TRANSPORT_TESTS")) /* e.g. TRANSPORT_TESTS='test_exec*' while working on one area */
+		cmocka_set_test_filter(getenv("TRANSPORT_TESTS"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
