@@ -387,6 +387,8 @@ build_path(const struct op *op)
 			sep = '&';                                                  \
 		}                                                                   \
 	} while (0)
+	if (q->dry_run)
+		ADD_PARAM("dryRun", "All");
 	if (q->field_selector && *q->field_selector)
 		ADD_PARAM("fieldSelector", q->field_selector);
 	if (q->label_selector && *q->label_selector)
@@ -778,6 +780,13 @@ op_start(struct op *op, uint64_t deadline)
 	free(h);
 	if (!r && c->host_header)
 		r = add_header(&op->headers, c->host_header);
+	if (!r && op->q.body) {
+		h = fluxstate__asprintf("Content-Type: %s", op->q.content_type ? op->q.content_type : ACCEPT_JSON);
+		r = h ? add_header(&op->headers, h) : FLUXSTATE_ENOMEM;
+		free(h);
+		/* no 100-continue round trip for a small body */
+		r = r ? r : add_header(&op->headers, "Expect:");
+	}
 	if (r)
 		return r;
 	if (c->send_credentials) {
@@ -800,6 +809,12 @@ op_start(struct op *op, uint64_t deadline)
 	curl_easy_setopt(op->easy, CURLOPT_ERRORBUFFER, op->errbuf);
 	op->errbuf[0] = '\0';
 	curl_easy_setopt(op->easy, CURLOPT_HTTPHEADER, op->headers);
+	if (op->q.method)
+		curl_easy_setopt(op->easy, CURLOPT_CUSTOMREQUEST, op->q.method);
+	if (op->q.body) {
+		curl_easy_setopt(op->easy, CURLOPT_POSTFIELDS, op->q.body);
+		curl_easy_setopt(op->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(op->q.body));
+	}
 	curl_easy_setopt(op->easy, CURLOPT_USERAGENT, c->user_agent);
 	curl_easy_setopt(op->easy, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(op->easy, CURLOPT_HEADERDATA, op);
@@ -1186,6 +1201,15 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		op->state = OP_DONE;
 		op_reset_request(op);
 		return;
+	case 409:
+	case 422:
+		if (op->q.method) {
+			/* a precondition or a patch's test op failed: the object is not what the caller saw */
+			op->res->conflict = 1;
+			op_fail(op, FLUXSTATE_ECONFLICT, "%s", op->res->message ? op->res->message : "conflict");
+			return;
+		}
+		break;
 	case 406:
 		if (op->q.metadata_only && !op->meta_fallback) {
 			op->meta_fallback = 1;

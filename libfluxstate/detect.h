@@ -86,6 +86,8 @@ struct fluxstate__meta {
 	char *deletion_timestamp;       /* NULL: not being deleted */
 	long long generation;
 	unsigned int read_id;           /* observe.c: the read that saw it (0: none) */
+	char *uid;                      /* for cleanup preconditions */
+	char *resource_version;
 };
 
 struct fluxstate__obs_crd {
@@ -202,6 +204,7 @@ struct fluxstate__observations {
 	size_t n_blind, cap_blind;
 
 	unsigned int n_requests;
+	int list_all_crs;               /* set before observing: list every Flux CRD's objects (cleanup plans) */
 
 	/* What wait_for_change watches: copied into the report. */
 	struct fluxstate__watch_target *watch;

@@ -250,6 +250,11 @@ struct fluxstate__query {
 	const char *field_selector;
 	int metadata_only;              /* PartialObjectMetadata(List) with plain-JSON fallback */
 	unsigned int page_size;         /* limit=; 0 = 500 */
+	/* writes (cleanup): one object by name; 2xx hands the answer to item_fn */
+	const char *method;             /* NULL = GET; "DELETE" or "PATCH" */
+	const char *body;               /* NULL = none */
+	const char *content_type;       /* of body, e.g. "application/json-patch+json" */
+	int dry_run;                    /* ?dryRun=All: the server checks everything and persists nothing */
 };
 
 struct fluxstate__result {
@@ -261,6 +266,7 @@ struct fluxstate__result {
 	size_t n_items;                 /* items passed to item_fn */
 	int not_found;                  /* 404: object or resource type does not exist */
 	int restarted;                  /* the list restarted once after 410 Expired */
+	int conflict;                   /* a write was answered 409 Conflict or 422 (a failed patch test op) */
 	unsigned int n_requests;        /* HTTP requests this query took (pages, retries) */
 };
 void fluxstate__result_clear(struct fluxstate__result *r);

@@ -86,6 +86,8 @@ fluxstate__meta_clear(struct fluxstate__meta *m)
 	free(m->labels);
 	strv_free(m->finalizers, m->n_finalizers);
 	free(m->deletion_timestamp);
+	free(m->uid);
+	free(m->resource_version);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -48,6 +48,8 @@ parse_meta(const struct fluxstate__json *item, struct fluxstate__meta *m)
 	m->name = dup_str(fluxstate__json_get(md, "name"), &oom);
 	m->namespace = dup_str(fluxstate__json_get(md, "namespace"), &oom);
 	m->deletion_timestamp = dup_str(fluxstate__json_get(md, "deletionTimestamp"), &oom);
+	m->uid = dup_str(fluxstate__json_get(md, "uid"), &oom);
+	m->resource_version = dup_str(fluxstate__json_get(md, "resourceVersion"), &oom);
 	m->generation = get_int(fluxstate__json_get(md, "generation"), 0);
 	n = fluxstate__json_get(md, "labels");
 	if (n && n->type == FLUXSTATE__JSON_OBJECT)
@@ -847,7 +849,7 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 			continue;
 		if (!version || !c->group || !c->plural) {
 			/* its objects cannot be listed: unseen, not absent (a running owner makes them moot) */
-			if (!owner_runs(obs, info->owner) &&
+			if ((!owner_runs(obs, info->owner) || obs->list_all_crs) &&
 			    add_unlistable(obs, info, c->n_served ? "is malformed (no group or plural)"
 								  : "serves no version") < 0) {
 				rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
@@ -855,7 +857,7 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 			}
 			continue;
 		}
-		if (owner_runs(obs, info->owner)) {
+		if (owner_runs(obs, info->owner) && !obs->list_all_crs) {
 			/* only the bootstrap sync object, for the installer */
 			if (strcmp(info->kind, "Kustomization") != 0)
 				continue;

@@ -1,10 +1,10 @@
 /*
- * `fluxstate cleanup-plan`: the findings of a residual (or, with --force,
- * partial) install turned into the kubectl commands that remove them, in
- * the order `flux uninstall` uses: stop the controllers, strip finalizers
- * from Flux custom resources, delete the CRDs, the cluster RBAC, the
- * namespaced leftovers, then the namespace. It prints a shell script and
- * changes nothing.
+ * `fluxstate cleanup-plan`: the library's cleanup plan
+ * (fluxstate_ctx_plan_cleanup()) for a residual (or, with --force, partial)
+ * install, printed as the kubectl commands that carry it out, in the order
+ * `flux uninstall` uses. Each command is preceded by the findings about its
+ * object. It prints a shell script and changes nothing; `fluxstate cleanup`
+ * carries out the same plan with guarded writes.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -17,56 +17,17 @@
 
 #include "cli.h"
 
-enum phase {
-	PHASE_CONTROLLERS,
-	PHASE_FINALIZERS,
-	PHASE_CRDS,
-	PHASE_CLUSTER_RBAC,
-	PHASE_NAMESPACED,
-	PHASE_NAMESPACE,
-	PHASE_NONE,     /* nothing to run: missing objects, blind spots, server facts */
+static const struct {
+	const char *phase, *title;
+} phase_titles[] = {
+	{ "controllers", "Stop the Flux controllers first, so nothing puts finalizers back" },
+	{ "finalizers", "Strip finalizers from Flux custom resources (no controller is left to process them)" },
+	{ "custom-resources", "Delete the Flux custom resources" },
+	{ "crds", "Delete the Flux custom resource definitions (and with them every remaining custom resource)" },
+	{ "cluster-rbac", "Delete Flux's cluster RBAC" },
+	{ "namespaced", "Delete the namespaced leftovers" },
+	{ "namespace", "Delete the Flux namespace" },
 };
-
-static const char *const phase_titles[] = {
-	[PHASE_CONTROLLERS] = "Stop the Flux controllers first, so nothing puts finalizers back",
-	[PHASE_FINALIZERS] = "Strip finalizers from Flux custom resources (no controller is left to process them)",
-	[PHASE_CRDS] = "Delete the Flux custom resource definitions (and with them every remaining custom resource)",
-	[PHASE_CLUSTER_RBAC] = "Delete Flux's cluster RBAC",
-	[PHASE_NAMESPACED] = "Delete the namespaced leftovers",
-	[PHASE_NAMESPACE] = "Delete the Flux namespace",
-};
-
-static int
-is_namespace_kept(const fluxstate_finding *f)
-{
-	/* A namespace Flux did not create (#1292) may hold the user's Secrets. */
-	return strcmp(fluxstate_finding_get_problem(f), "pre-created") == 0;
-}
-
-static enum phase
-phase_of(const fluxstate_finding *f)
-{
-	const char *category = fluxstate_finding_get_category(f);
-	const char *problem = fluxstate_finding_get_problem(f);
-	const char *kind = fluxstate_finding_get_kind(f);
-
-	if (!*fluxstate_finding_get_name(f) || strcmp(problem, "missing") == 0 ||
-	    strcmp(problem, "not-visible") == 0 || strcmp(category, "access") == 0 ||
-	    strcmp(category, "server") == 0 ||
-	    (fluxstate_finding_get_flags(f) & FLUXSTATE_FLAG_NOT_VISIBLE))
-		return PHASE_NONE;
-	if (strcmp(kind, "Deployment") == 0)
-		return PHASE_CONTROLLERS;
-	if (strcmp(category, "custom-resource") == 0 || strcmp(category, "flux-instance") == 0)
-		return PHASE_FINALIZERS;
-	if (strcmp(kind, "CustomResourceDefinition") == 0)
-		return PHASE_CRDS;
-	if (strcmp(kind, "Namespace") == 0)
-		return is_namespace_kept(f) ? PHASE_NONE : PHASE_NAMESPACE;
-	if (!fluxstate_finding_get_namespace(f))
-		return PHASE_CLUSTER_RBAC; /* ClusterRole, ClusterRoleBinding, other cluster-scoped */
-	return PHASE_NAMESPACED;
-}
 
 /* Quote for POSIX sh unless the word is plainly safe. */
 static void
@@ -101,10 +62,8 @@ put_comment_text(FILE *out, const char *s)
 
 /* kubectl's fully qualified resource: "deployment.apps", "kustomization.kustomize.toolkit.fluxcd.io". */
 static void
-put_resource(FILE *out, const fluxstate_finding *f)
+put_resource(FILE *out, const char *kind, const char *api)
 {
-	const char *kind = fluxstate_finding_get_kind(f);
-	const char *api = fluxstate_finding_get_api_version(f);
 	const char *slash = strchr(api, '/');
 	char buf[256];
 	size_t i, n = 0;
@@ -181,142 +140,94 @@ put_finding_comment(FILE *out, const fluxstate_finding *f)
 }
 
 static int
-same_object(const fluxstate_finding *a, const fluxstate_finding *b)
+names_step(const fluxstate_finding *f, const fluxstate_cleanup_step *s)
 {
-	const char *na = fluxstate_finding_get_namespace(a), *nb = fluxstate_finding_get_namespace(b);
+	const char *na = fluxstate_finding_get_namespace(f), *nb = fluxstate_cleanup_step_get_namespace(s);
 
-	return strcmp(fluxstate_finding_get_kind(a), fluxstate_finding_get_kind(b)) == 0 &&
-	       strcmp(fluxstate_finding_get_api_version(a), fluxstate_finding_get_api_version(b)) == 0 &&
-	       strcmp(fluxstate_finding_get_name(a), fluxstate_finding_get_name(b)) == 0 &&
+	return strcmp(fluxstate_finding_get_kind(f), fluxstate_cleanup_step_get_kind(s)) == 0 &&
+	       strcmp(fluxstate_finding_get_name(f), fluxstate_cleanup_step_get_name(s)) == 0 &&
 	       ((!na && !nb) || (na && nb && strcmp(na, nb) == 0));
 }
 
 static void
-put_command(FILE *out, const struct kubectl_base *k, enum phase phase, const fluxstate_finding *f)
+put_step_comment(FILE *out, const fluxstate_cleanup_step *s)
 {
-	const char *ns = fluxstate_finding_get_namespace(f);
+	const char *ns = fluxstate_cleanup_step_get_namespace(s);
+
+	fprintf(out, "# %s/", fluxstate_cleanup_step_get_kind(s));
+	if (ns)
+		fprintf(out, "%s/", ns);
+	put_comment_text(out, fluxstate_cleanup_step_get_name(s));
+	fputs(": ", out);
+	put_comment_text(out, fluxstate_cleanup_step_get_reason(s));
+	fputc('\n', out);
+}
+
+/* The findings about this object, else the plan's reason. */
+static void
+put_step_comments(FILE *out, const fluxstate_report *report, const fluxstate_cleanup_step *s)
+{
+	size_t n = fluxstate_report_get_n_findings(report), i, shown = 0;
+
+	for (i = 0; i < n; i++) {
+		const fluxstate_finding *f = fluxstate_report_get_finding(report, i);
+
+		if (names_step(f, s)) {
+			put_finding_comment(out, f);
+			shown++;
+		}
+	}
+	if (!shown)
+		put_step_comment(out, s);
+}
+
+static void
+put_command(FILE *out, const struct kubectl_base *k, const fluxstate_cleanup_step *s)
+{
+	const char *ns = fluxstate_cleanup_step_get_namespace(s);
+	int patch = strcmp(fluxstate_cleanup_step_get_verb(s), "remove-finalizers") == 0;
 
 	put_kubectl(out, k);
-	fputs(phase == PHASE_FINALIZERS ? " patch " : " delete ", out);
-	put_resource(out, f);
+	fputs(patch ? " patch " : " delete ", out);
+	put_resource(out, fluxstate_cleanup_step_get_kind(s), fluxstate_cleanup_step_get_api_version(s));
 	fputc(' ', out);
-	put_quoted(out, fluxstate_finding_get_name(f));
-	if (ns && phase != PHASE_NAMESPACE) {
+	put_quoted(out, fluxstate_cleanup_step_get_name(s));
+	if (ns) {
 		fputs(" --namespace=", out);
 		put_quoted(out, ns);
 	}
-	if (phase == PHASE_FINALIZERS)
+	if (patch)
 		fputs(" --type=merge -p '{\"metadata\":{\"finalizers\":null}}'\n", out);
 	else
 		fputs(" --ignore-not-found\n", out);
 }
 
-/* Returns the number of commands written. */
-static size_t
-put_phase(FILE *out, const struct kubectl_base *k, const fluxstate_report *report, enum phase phase)
+/* Findings that name an object no step or kept entry covers: say so, never drop them. */
+static void
+put_uncovered(FILE *out, const fluxstate_report *report, const fluxstate_cleanup_plan *plan)
 {
-	size_t n = fluxstate_report_get_n_findings(report), i, j, written = 0;
+	size_t n = fluxstate_report_get_n_findings(report), i, j, shown = 0;
 
 	for (i = 0; i < n; i++) {
 		const fluxstate_finding *f = fluxstate_report_get_finding(report, i);
-		int seen = 0;
+		int covered = !*fluxstate_finding_get_name(f) ||
+			      (fluxstate_finding_get_flags(f) & FLUXSTATE_FLAG_NOT_VISIBLE) ||
+			      strcmp(fluxstate_finding_get_category(f), "server") == 0;
 
-		if (phase_of(f) != phase)
+		for (j = 0; !covered && j < fluxstate_cleanup_plan_get_n_steps(plan); j++)
+			covered = names_step(f, fluxstate_cleanup_plan_get_step(plan, j));
+		for (j = 0; !covered && j < fluxstate_cleanup_plan_get_n_kept(plan); j++)
+			covered = names_step(f, fluxstate_cleanup_plan_get_kept(plan, j));
+		if (covered)
 			continue;
-		for (j = 0; j < i && !seen; j++)
-			seen = phase_of(fluxstate_report_get_finding(report, j)) == phase &&
-			       same_object(fluxstate_report_get_finding(report, j), f);
-		if (seen)
-			continue;
-		if (!written)
-			fprintf(out, "\n# == %s ==\n", phase_titles[phase]);
-		for (j = i; j < n; j++) {
-			const fluxstate_finding *g = fluxstate_report_get_finding(report, j);
-
-			if (phase_of(g) == phase && same_object(g, f))
-				put_finding_comment(out, g);
-		}
-		put_command(out, k, phase, f);
-		written++;
+		if (!shown++)
+			fputs("\n# Not changed by this plan (not Flux v2 objects it can remove):\n", out);
+		put_finding_comment(out, f);
 	}
-	return written;
-}
-
-static const char *
-json_string(yajl_val obj, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
-
-	return v ? YAJL_GET_STRING(v) : NULL;
 }
 
 static int
-has_deployment_finding(const fluxstate_report *report, const char *ns, const char *name)
-{
-	size_t n = fluxstate_report_get_n_findings(report), i;
-
-	for (i = 0; i < n; i++) {
-		const fluxstate_finding *f = fluxstate_report_get_finding(report, i);
-		const char *fns = fluxstate_finding_get_namespace(f);
-
-		if (phase_of(f) == PHASE_CONTROLLERS && fns && strcmp(fns, ns) == 0 &&
-		    strcmp(fluxstate_finding_get_name(f), name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * A partial install's findings name only what is broken; to stop Flux every
- * controller must go. The report JSON lists them all as components.
- */
-static size_t
-put_other_controllers(FILE *out, const struct kubectl_base *k, const fluxstate_report *report,
-		      size_t already)
-{
-	const char *path[] = { "components", NULL };
-	const char *ready_path[] = { "ready", NULL };
-	char *json = NULL, errbuf[128];
-	yajl_val root, list;
-	size_t i, written = 0;
-
-	if (fluxstate_report_to_json(report, &json) < 0)
-		return 0;
-	root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
-	fluxstate_free(json);
-	list = root ? yajl_tree_get(root, path, yajl_t_array) : NULL;
-	for (i = 0; list && i < YAJL_GET_ARRAY(list)->len; i++) {
-		yajl_val c = YAJL_GET_ARRAY(list)->values[i];
-		const char *name = json_string(c, "name"), *ns = json_string(c, "namespace");
-		const char *reason = json_string(c, "reason");
-		int ready = YAJL_IS_TRUE(yajl_tree_get(c, ready_path, yajl_t_true));
-
-		if (!name || !ns || has_deployment_finding(report, ns, name))
-			continue;
-		if (!already && !written)
-			fprintf(out, "\n# == %s ==\n", phase_titles[PHASE_CONTROLLERS]);
-		fprintf(out, "# Deployment/%s/%s: Flux controller, %s", ns, name, ready ? "ready" : "not ready");
-		if (reason && *reason) {
-			fputs(" (", out);
-			put_comment_text(out, reason);
-			fputc(')', out);
-		}
-		fputc('\n', out);
-		put_kubectl(out, k);
-		fputs(" delete deployment.apps ", out);
-		put_quoted(out, name);
-		fputs(" --namespace=", out);
-		put_quoted(out, ns);
-		fputs(" --ignore-not-found\n", out);
-		written++;
-	}
-	yajl_tree_free(root);
-	return written;
-}
-
-static int
-refuse(const fluxstate_report *report, int force)
+refuse(const fluxstate_report *report, int force, int none_ok)
 {
 	int state = fluxstate_report_get_state(report);
 	const char *summary = fluxstate_report_get_summary(report);
@@ -331,6 +242,8 @@ refuse(const fluxstate_report *report, int force)
 			  summary);
 		return CLI_EXIT_UNEXPECTED;
 	case FLUXSTATE_INSTALL_NONE:
+		if (none_ok)
+			return CLI_EXIT_OK;
 		cli_error("nothing to clean up: state is none (%s)", summary);
 		return CLI_EXIT_UNEXPECTED;
 	case FLUXSTATE_INSTALL_HEALTHY:
@@ -344,13 +257,15 @@ refuse(const fluxstate_report *report, int force)
 }
 
 static void
-put_script(FILE *out, const struct kubectl_base *k, const fluxstate_report *report)
+put_script(FILE *out, const struct kubectl_base *k, const fluxstate_report *report,
+	   const fluxstate_cleanup_plan *plan)
 {
 	size_t n = fluxstate_report_get_n_findings(report), i, commands = 0;
 	int state = fluxstate_report_get_state(report);
 	const char *env_kubeconfig = getenv("KUBECONFIG");
 	const char *ns = fluxstate_report_get_namespace(report);
-	int blind = 0, p;
+	int blind = 0;
+	size_t p;
 	char when[32] = "";
 	time_t now = time(NULL);
 	struct tm tm;
@@ -367,6 +282,7 @@ put_script(FILE *out, const struct kubectl_base *k, const fluxstate_report *repo
 	fputc('\n', out);
 	if (state == FLUXSTATE_INSTALL_PARTIAL)
 		fputs("# WARNING: Flux controllers are present (partial, --force): this removes the install.\n", out);
+	fputs("# `fluxstate cleanup` carries out the same plan with guarded writes.\n", out);
 	fputs("# fluxstate changed nothing. Review this script, then run it; run\n"
 	      "# `fluxstate cleanup-plan` again if the cluster changed since.\n", out);
 	for (i = 0; i < n; i++) {
@@ -386,37 +302,45 @@ put_script(FILE *out, const struct kubectl_base *k, const fluxstate_report *repo
 		put_quoted(out, env_kubeconfig);
 		fputs("\nexport KUBECONFIG\n", out);
 	}
-	for (p = PHASE_CONTROLLERS; p < PHASE_NONE; p++) {
-		size_t c = put_phase(out, k, report, (enum phase)p);
+	for (p = 0; p < sizeof(phase_titles) / sizeof(phase_titles[0]); p++) {
+		int titled = 0;
 
-		if (p == PHASE_CONTROLLERS && state == FLUXSTATE_INSTALL_PARTIAL)
-			c += put_other_controllers(out, k, report, c);
-		commands += c;
-	}
-	for (i = 0; i < n; i++) {
-		const fluxstate_finding *f = fluxstate_report_get_finding(report, i);
+		for (i = 0; i < fluxstate_cleanup_plan_get_n_steps(plan); i++) {
+			const fluxstate_cleanup_step *s = fluxstate_cleanup_plan_get_step(plan, i);
 
-		if (strcmp(fluxstate_finding_get_kind(f), "Namespace") == 0 && is_namespace_kept(f)) {
-			fputs("\n# Kept, as Flux did not create it (it may hold your own Secrets):\n", out);
-			put_finding_comment(out, f);
+			if (strcmp(fluxstate_cleanup_step_get_phase(s), phase_titles[p].phase) != 0)
+				continue;
+			if (!titled++)
+				fprintf(out, "\n# == %s ==\n", phase_titles[p].title);
+			put_step_comments(out, report, s);
+			put_command(out, k, s);
+			commands++;
 		}
 	}
-	if (state == FLUXSTATE_INSTALL_PARTIAL)
-		fputs("\n# == Then ==\n"
-		      "# A partial install's findings name only what is broken. With the controllers\n"
-		      "# stopped, the rest of Flux (CRDs, custom resources, RBAC, namespace) is a\n"
-		      "# residual install: run `fluxstate cleanup-plan` again for it.\n", out);
-	else if (!commands)
+	for (i = 0; i < fluxstate_cleanup_plan_get_n_kept(plan); i++) {
+		const fluxstate_cleanup_step *s = fluxstate_cleanup_plan_get_kept(plan, i);
+
+		if (!i)
+			fputs("\n# Kept on purpose:\n", out);
+		put_step_comments(out, report, s);
+		fputs("#   kept: ", out);
+		put_comment_text(out, fluxstate_cleanup_step_get_reason(s));
+		fputc('\n', out);
+	}
+	put_uncovered(out, report, plan);
+	if (!commands)
 		fputs("\n# Nothing to remove: no finding names an object that exists.\n", out);
 }
 
+/* Probe, refuse what must not be planned, then ask the library for the plan. */
 int
-cli_cleanup_plan(const struct cli_options *opts)
+cli_cleanup_open_plan(const struct cli_options *opts, fluxstate_ctx **ret_ctx, fluxstate_report **ret_report,
+		      fluxstate_cleanup_plan **ret_plan)
 {
 	fluxstate_ctx *ctx;
 	fluxstate_report *report = NULL;
-	struct kubectl_base k = { .opts = opts };
-	char *abs_kubeconfig = NULL;
+	fluxstate_cleanup_plan *plan = NULL;
+	unsigned int flags = 0;
 	int r;
 
 	r = cli_ctx_open(opts, NULL, &ctx, NULL);
@@ -430,18 +354,55 @@ cli_cleanup_plan(const struct cli_options *opts)
 		fluxstate_ctx_free(ctx);
 		return cli_exit_for_error(r);
 	}
-	r = refuse(report, opts->force);
+	r = refuse(report, opts->force, opts->command == CLI_CMD_CLEANUP);
 	if (r == CLI_EXIT_OK) {
-		/* The script may run from another directory. */
-		if (opts->kubeconfig) {
-			abs_kubeconfig = realpath(opts->kubeconfig, NULL);
-			k.kubeconfig = abs_kubeconfig ? abs_kubeconfig : opts->kubeconfig;
+		if (opts->force)
+			flags |= FLUXSTATE_CLEANUP_FORCE;
+		if (opts->keep_namespace)
+			flags |= FLUXSTATE_CLEANUP_KEEP_NAMESPACE;
+		r = fluxstate_ctx_plan_cleanup(ctx, report, flags, &plan);
+		if (r < 0) {
+			cli_error("%s", fluxstate_ctx_get_error(ctx));
+			/* refused or changed meanwhile: the state is not one this command acts on */
+			r = r == FLUXSTATE_EREFUSED || r == FLUXSTATE_ECONFLICT ? CLI_EXIT_UNEXPECTED : cli_exit_for_error(r);
+		} else {
+			r = CLI_EXIT_OK;
 		}
-		k.context = fluxstate_ctx_get_current_context(ctx);
-		if (!opts->quiet)
-			put_script(stdout, &k, report);
 	}
+	if (r != CLI_EXIT_OK) {
+		fluxstate_report_free(report);
+		fluxstate_ctx_free(ctx);
+		return r;
+	}
+	*ret_ctx = ctx;
+	*ret_report = report;
+	*ret_plan = plan;
+	return CLI_EXIT_OK;
+}
+
+int
+cli_cleanup_plan(const struct cli_options *opts)
+{
+	fluxstate_ctx *ctx;
+	fluxstate_report *report;
+	fluxstate_cleanup_plan *plan;
+	struct kubectl_base k = { .opts = opts };
+	char *abs_kubeconfig = NULL;
+	int r;
+
+	r = cli_cleanup_open_plan(opts, &ctx, &report, &plan);
+	if (r != CLI_EXIT_OK)
+		return r;
+	/* The script may run from another directory. */
+	if (opts->kubeconfig) {
+		abs_kubeconfig = realpath(opts->kubeconfig, NULL);
+		k.kubeconfig = abs_kubeconfig ? abs_kubeconfig : opts->kubeconfig;
+	}
+	k.context = fluxstate_ctx_get_current_context(ctx);
+	if (!opts->quiet)
+		put_script(stdout, &k, report, plan);
 	free(abs_kubeconfig);
+	fluxstate_cleanup_plan_free(plan);
 	fluxstate_report_free(report);
 	fluxstate_ctx_free(ctx);
 	return r;

@@ -28,7 +28,8 @@ enum cli_output {
 enum cli_command {
 	CLI_CMD_CHECK,
 	CLI_CMD_CONFIG,
-	CLI_CMD_CLEANUP_PLAN
+	CLI_CMD_CLEANUP_PLAN,
+	CLI_CMD_CLEANUP
 };
 
 /* Everything the command line asked for. Strings borrow from argv. */
@@ -47,6 +48,9 @@ struct cli_options {
 	int verbose;
 	int quiet;
 	int force;
+	int keep_namespace;          /* cleanup, cleanup-plan */
+	int yes;                     /* cleanup: no confirmation */
+	int dry_run_server;          /* cleanup --dry-run=server */
 	int all_contexts;
 	unsigned int expect_mask;    /* bit (1 << FLUXSTATE_INSTALL_*); 0: none given */
 	unsigned int wait_mask;      /* same, for --wait-for */
@@ -80,6 +84,11 @@ int cli_print_config(FILE *out, const char *json, int as_json);
 
 /* cleanup-plan.c */
 int cli_cleanup_plan(const struct cli_options *opts);
+int cli_cleanup_open_plan(const struct cli_options *opts, fluxstate_ctx **ret_ctx, fluxstate_report **ret_report,
+			  fluxstate_cleanup_plan **ret_plan);
+
+/* cleanup.c */
+int cli_cleanup(const struct cli_options *opts);
 
 /* all-contexts.c */
 int cli_all_contexts(const struct cli_options *opts);

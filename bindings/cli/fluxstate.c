@@ -15,11 +15,13 @@
 #include "cli.h"
 
 #define DEFAULT_WAIT_TIMEOUT_MS (5u * 60u * 1000u) /* flux check's --timeout default */
+#define DEFAULT_CLEANUP_TIMEOUT_MS (2u * 60u * 1000u)
 
 static const char usage_text[] =
 	"Usage: fluxstate [check] [options]\n"
 	"       fluxstate config [options]\n"
-	"       fluxstate cleanup-plan [--force] [options]\n"
+	"       fluxstate cleanup-plan [--force] [--keep-namespace] [options]\n"
+	"       fluxstate cleanup [--yes] [--dry-run=server] [--force] [--keep-namespace] [options]\n"
 	"\n"
 	"Tell what state Flux is in on a Kubernetes cluster: none, residual, partial,\n"
 	"healthy or unknown, with the findings that explain it.\n"
@@ -29,6 +31,8 @@ static const char usage_text[] =
 	"  config          print the resolved connection, secrets redacted\n"
 	"  cleanup-plan    print a shell script that removes Flux leftovers (residual;\n"
 	"                  partial with --force); it changes nothing itself\n"
+	"  cleanup         carry out that plan: server-side dry run, then each step,\n"
+	"                  then wait until the state is none (asks first on a terminal)\n"
 	"\n"
 	"Connection (as kubectl):\n"
 	"      --kubeconfig PATH      kubeconfig file (default: $KUBECONFIG, ~/.kube/config)\n"
@@ -46,7 +50,10 @@ static const char usage_text[] =
 	"      --expect STATE[,STATE...]   exit 0 only if the state is one of these\n"
 	"      --wait-for STATE[,STATE...] watch until the state is one of these\n"
 	"      --all-contexts         probe every context of the kubeconfig at once\n"
-	"      --force                cleanup-plan: also plan for a partial install\n"
+	"      --force                cleanup(-plan): also remove a partial install\n"
+	"      --keep-namespace       cleanup(-plan): keep the Flux namespace\n"
+	"  -y, --yes                  cleanup: do not ask for confirmation\n"
+	"      --dry-run=server       cleanup: only the server-side dry run\n"
 	"\n"
 	"Output:\n"
 	"  -o, --output FORMAT        text (default) or json\n"
@@ -350,6 +357,8 @@ enum {
 	OPT_ALL_CONTEXTS,
 	OPT_FORCE,
 	OPT_VERSION,
+	OPT_KEEP_NAMESPACE,
+	OPT_DRY_RUN,
 };
 
 static const struct option long_options[] = {
@@ -370,6 +379,9 @@ static const struct option long_options[] = {
 	{ "wait-for", required_argument, NULL, OPT_WAIT_FOR },
 	{ "all-contexts", no_argument, NULL, OPT_ALL_CONTEXTS },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "keep-namespace", no_argument, NULL, OPT_KEEP_NAMESPACE },
+	{ "yes", no_argument, NULL, 'y' },
+	{ "dry-run", required_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -406,7 +418,7 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 
 	memset(opts, 0, sizeof(*opts));
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:n:o:v::qh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:n:o:v::qhy", long_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_KUBECONFIG:
 			if (!*optarg) {
@@ -477,6 +489,20 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 		case OPT_FORCE:
 			opts->force = 1;
 			break;
+		case OPT_KEEP_NAMESPACE:
+			opts->keep_namespace = 1;
+			break;
+		case 'y':
+			opts->yes = 1;
+			break;
+		case OPT_DRY_RUN:
+			if (strcmp(optarg, "server") != 0) {
+				cli_error("--dry-run: only \"server\" is supported (fluxstate cleanup-plan is the client-side plan), got \"%s\"",
+					  optarg);
+				return CLI_EXIT_USAGE;
+			}
+			opts->dry_run_server = 1;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -504,6 +530,8 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 			opts->command = CLI_CMD_CONFIG;
 		} else if (strcmp(cmd, "cleanup-plan") == 0) {
 			opts->command = CLI_CMD_CLEANUP_PLAN;
+		} else if (strcmp(cmd, "cleanup") == 0) {
+			opts->command = CLI_CMD_CLEANUP;
 		} else if (strcmp(cmd, "help") == 0) {
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -511,7 +539,7 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 			printf("fluxstate %s (libfluxstate %s)\n", FLUXSTATE_VERSION, fluxstate_version_string());
 			return CLI_EXIT_OK;
 		} else {
-			cli_error("unknown command \"%s\" (expected check, config or cleanup-plan)", cmd);
+			cli_error("unknown command \"%s\" (expected check, config, cleanup-plan or cleanup)", cmd);
 			return CLI_EXIT_USAGE;
 		}
 	}
@@ -521,8 +549,13 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 	}
 
 	/* Combinations that have no sensible meaning are refused, not ignored. */
-	if (opts->force && opts->command != CLI_CMD_CLEANUP_PLAN) {
-		cli_error("--force only applies to cleanup-plan");
+	if ((opts->force || opts->keep_namespace) && opts->command != CLI_CMD_CLEANUP_PLAN &&
+	    opts->command != CLI_CMD_CLEANUP) {
+		cli_error("--force and --keep-namespace only apply to cleanup-plan and cleanup");
+		return CLI_EXIT_USAGE;
+	}
+	if ((opts->yes || opts->dry_run_server) && opts->command != CLI_CMD_CLEANUP) {
+		cli_error("--yes and --dry-run only apply to cleanup");
 		return CLI_EXIT_USAGE;
 	}
 	if (opts->command != CLI_CMD_CHECK &&
@@ -550,6 +583,9 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 	/* --timeout bounds the whole wait; each probe within it gets the rest. */
 	if (opts->wait_mask && !opts->timeout_ms)
 		opts->timeout_ms = DEFAULT_WAIT_TIMEOUT_MS;
+	/* a cleanup waits for the namespace and CRDs to finish terminating */
+	if (opts->command == CLI_CMD_CLEANUP && !opts->timeout_ms)
+		opts->timeout_ms = DEFAULT_CLEANUP_TIMEOUT_MS;
 	opts->color = resolve_color(no_color);
 	return -1;
 }
@@ -569,6 +605,9 @@ main(int argc, char **argv)
 		break;
 	case CLI_CMD_CLEANUP_PLAN:
 		r = cli_cleanup_plan(&opts);
+		break;
+	case CLI_CMD_CLEANUP:
+		r = cli_cleanup(&opts);
 		break;
 	case CLI_CMD_CHECK:
 	default:

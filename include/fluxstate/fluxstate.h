@@ -68,6 +68,10 @@ typedef struct fluxstate_report fluxstate_report;
 typedef struct fluxstate_finding fluxstate_finding;
 /** One Flux controller Deployment; borrowed from its report. */
 typedef struct fluxstate_component fluxstate_component;
+/** The steps that make a residual cluster `none` again (@since 0.2). */
+typedef struct fluxstate_cleanup_plan fluxstate_cleanup_plan;
+/** One step of a cleanup plan; borrowed from its plan (@since 0.2). */
+typedef struct fluxstate_cleanup_step fluxstate_cleanup_step;
 
 /** @} */
 
@@ -814,6 +818,155 @@ const char *fluxstate_component_get_image(const fluxstate_component *component);
 int fluxstate_component_get_ready(const fluxstate_component *component);
 /** Why, e.g. "Deployment is available. Replicas: 1" or "Available: 0/1". Never NULL. @since 0.1 */
 const char *fluxstate_component_get_reason(const fluxstate_component *component);
+
+/** @} */
+
+/**
+ * @defgroup cleanup Cleanup
+ * Make a residual cluster `none` again, as `flux uninstall` would, without
+ * the flux CLI and without the controllers that would remove finalizers.
+ *
+ * fluxstate_ctx_plan_cleanup() reads the cluster again (one detection, with
+ * every Flux custom resource listed, metadata only) and hands those facts to
+ * a pure planner: the plan names each object it would change, in this order:
+ * Flux controllers (partial, with FLUXSTATE_CLEANUP_FORCE), finalizers of
+ * Flux custom resources, the custom resources, the CRDs, cluster RBAC,
+ * namespaced leftovers, the namespace. Objects that are not Flux v2
+ * evidence (user Secrets, a namespace Flux did not create, Flux v1, other
+ * tools' objects) are never steps; the plan lists them as kept.
+ *
+ * fluxstate_ctx_apply_cleanup() first runs every step as a server-side dry
+ * run (dryRun=All), then for real, one by one. Every write is guarded: a
+ * finalizer removal is a JSON patch whose `test` operations compare
+ * metadata.resourceVersion and metadata.finalizers with what the plan saw,
+ * and a delete carries the planned uid (and resourceVersion) as
+ * preconditions, so an object changed since the plan fails with
+ * FLUXSTATE_ECONFLICT instead of being overwritten.
+ * @{
+ */
+
+/** Flags of fluxstate_ctx_plan_cleanup() and fluxstate_ctx_apply_cleanup() (bit mask, append-only). */
+enum fluxstate_cleanup_flag {
+	FLUXSTATE_CLEANUP_FORCE = 1 << 0,          /**< plan: also a partial install (its controllers go first) */
+	FLUXSTATE_CLEANUP_KEEP_NAMESPACE = 1 << 1, /**< plan: keep the Flux namespace (flux uninstall --keep-namespace) */
+	FLUXSTATE_CLEANUP_DRY_RUN = 1 << 2,        /**< apply: only the server-side dry run; changes nothing */
+	FLUXSTATE_CLEANUP_WAIT = 1 << 3            /**< apply: afterwards, wait (up to the ctx timeout) until the state is none */
+};
+
+/**
+ * Called by fluxstate_ctx_apply_cleanup() after each step.
+ *
+ * @param step The step (borrowed from the plan).
+ * @param index Its index in the plan.
+ * @param dry_run 1 during the server-side dry run, 0 for the real change.
+ * @param result 0 done (or the object was already gone), else the
+ *        FLUXSTATE_E* code of this step: FLUXSTATE_EAUTH refused by RBAC,
+ *        FLUXSTATE_ECONFLICT changed since the plan, ...
+ * @param message One line: what happened ("deleted", "already gone", or
+ *        the server's reason). Valid during the call only.
+ * @param userdata As passed to fluxstate_ctx_apply_cleanup().
+ * @since 0.2
+ */
+typedef void (*fluxstate_cleanup_progress_fn)(const fluxstate_cleanup_step *step, size_t index, int dry_run,
+					      int result, const char *message, void *userdata);
+
+/**
+ * Plan the cleanup of the install @p report describes.
+ *
+ * Refuses (FLUXSTATE_EREFUSED) a healthy or unknown state, a partial one
+ * without FLUXSTATE_CLEANUP_FORCE, a cluster where another Flux install
+ * runs, and a plan that a blind spot (a list that failed) could make
+ * incomplete. A state of none gives an empty plan without reading.
+ *
+ * @param ctx A context with a kubeconfig loaded.
+ * @param report The report the caller decided on (fluxstate_ctx_probe()).
+ *        The plan is made from a fresh read; if that read classifies
+ *        differently, the call fails with FLUXSTATE_ECONFLICT.
+ * @param flags FLUXSTATE_CLEANUP_FORCE, FLUXSTATE_CLEANUP_KEEP_NAMESPACE.
+ * @param[out] ret A new plan owned by the caller; free it with
+ *        fluxstate_cleanup_plan_free(). Untouched on failure.
+ * @return 0 or a negative FLUXSTATE_E* code (the probe's codes, plus
+ *         FLUXSTATE_EREFUSED and FLUXSTATE_ECONFLICT); details in
+ *         fluxstate_ctx_get_error().
+ * @since 0.2
+ */
+int fluxstate_ctx_plan_cleanup(fluxstate_ctx *ctx, const fluxstate_report *report, unsigned int flags,
+			       fluxstate_cleanup_plan **ret);
+
+/**
+ * Carry out a plan: a server-side dry run of every step, then each step
+ * for real (stopping at the first that fails), then a probe; with
+ * FLUXSTATE_CLEANUP_WAIT, waits until the state is none or the ctx
+ * timeout passes. With FLUXSTATE_CLEANUP_DRY_RUN only the dry run runs.
+ *
+ * @param ctx The context the plan was made with (or one for the same cluster).
+ * @param plan The plan; not changed.
+ * @param flags FLUXSTATE_CLEANUP_DRY_RUN, FLUXSTATE_CLEANUP_WAIT.
+ * @param progress_fn Called after every step of both passes, or NULL.
+ * @param userdata Passed to @p progress_fn.
+ * @return The install state afterwards (FLUXSTATE_INSTALL_NONE when the
+ *         cluster is clean; for a dry run, the plan's state), or a
+ *         negative code: FLUXSTATE_EAUTH (a step was refused by RBAC),
+ *         FLUXSTATE_ECONFLICT (an object changed since the plan), network
+ *         and timeout codes. A failure in the dry run changed nothing; one
+ *         in the real pass stops there, and the progress callbacks told
+ *         which steps were done. FLUXSTATE_ETIMEDOUT with
+ *         FLUXSTATE_CLEANUP_WAIT: every step was done, the state was not
+ *         none in time.
+ * @since 0.2
+ */
+int fluxstate_ctx_apply_cleanup(fluxstate_ctx *ctx, const fluxstate_cleanup_plan *plan, unsigned int flags,
+				fluxstate_cleanup_progress_fn progress_fn, void *userdata);
+
+/** Free a plan and its steps. NULL is a no-op. @since 0.2 */
+void fluxstate_cleanup_plan_free(fluxstate_cleanup_plan *plan);
+/** The FLUXSTATE_INSTALL_* state the plan was made for; FLUXSTATE_EINVAL for NULL. @since 0.2 */
+int fluxstate_cleanup_plan_get_state(const fluxstate_cleanup_plan *plan);
+/** The Flux namespace, or NULL. Owned by the plan. @since 0.2 */
+const char *fluxstate_cleanup_plan_get_namespace(const fluxstate_cleanup_plan *plan);
+/** Number of steps (0 for NULL). @since 0.2 */
+size_t fluxstate_cleanup_plan_get_n_steps(const fluxstate_cleanup_plan *plan);
+/** Step @p i in order, or NULL when out of range. Owned by the plan. @since 0.2 */
+const fluxstate_cleanup_step *fluxstate_cleanup_plan_get_step(const fluxstate_cleanup_plan *plan, size_t i);
+/** Number of objects the plan keeps on purpose (0 for NULL). @since 0.2 */
+size_t fluxstate_cleanup_plan_get_n_kept(const fluxstate_cleanup_plan *plan);
+/** Kept object @p i (its verb is "keep", its reason says why), or NULL. @since 0.2 */
+const fluxstate_cleanup_step *fluxstate_cleanup_plan_get_kept(const fluxstate_cleanup_plan *plan, size_t i);
+/**
+ * The plan as JSON: {"state","namespace","steps":[…],"kept":[…]}, each step
+ * {"phase","verb","kind","apiVersion","namespace","name","reason","destructive"}.
+ * @param[out] ret_json Free with fluxstate_free().
+ * @return 0, FLUXSTATE_EINVAL or FLUXSTATE_ENOMEM.
+ * @since 0.2
+ */
+int fluxstate_cleanup_plan_to_json(const fluxstate_cleanup_plan *plan, char **ret_json);
+
+/*
+ * Step getters: strings owned by the plan, "" for a NULL step (the
+ * namespace NULL).
+ */
+/** "remove-finalizers", "delete" or "keep". @since 0.2 */
+const char *fluxstate_cleanup_step_get_verb(const fluxstate_cleanup_step *step);
+/** "controllers", "finalizers", "custom-resources", "crds", "cluster-rbac", "namespaced", "namespace" or "kept". @since 0.2 */
+const char *fluxstate_cleanup_step_get_phase(const fluxstate_cleanup_step *step);
+/** Kubernetes kind, e.g. "Kustomization". @since 0.2 */
+const char *fluxstate_cleanup_step_get_kind(const fluxstate_cleanup_step *step);
+/** apiVersion, e.g. "kustomize.toolkit.fluxcd.io/v1". @since 0.2 */
+const char *fluxstate_cleanup_step_get_api_version(const fluxstate_cleanup_step *step);
+/** Namespace, or NULL for cluster-scoped objects. @since 0.2 */
+const char *fluxstate_cleanup_step_get_namespace(const fluxstate_cleanup_step *step);
+/** Object name. @since 0.2 */
+const char *fluxstate_cleanup_step_get_name(const fluxstate_cleanup_step *step);
+/** Why: the evidence that makes it Flux's, and what the step does. @since 0.2 */
+const char *fluxstate_cleanup_step_get_reason(const fluxstate_cleanup_step *step);
+/**
+ * Whether the step can destroy user data (a custom resource the user
+ * wrote, a CRD and every object of its kind, a namespace and whatever is
+ * in it).
+ * @return 1 or 0; FLUXSTATE_EINVAL for NULL.
+ * @since 0.2
+ */
+int fluxstate_cleanup_step_get_destructive(const fluxstate_cleanup_step *step);
 
 /** @} */
 

@@ -96,8 +96,8 @@ class ManPage(unittest.TestCase):
 
 class BashCompletion(unittest.TestCase):
     def test_commands(self):
-        self.assertEqual(complete(["fluxstate", ""]), ["check", "config", "cleanup-plan"])
-        self.assertEqual(complete(["fluxstate", "cl"]), ["cleanup-plan"])
+        self.assertEqual(complete(["fluxstate", ""]), ["check", "config", "cleanup-plan", "cleanup"])
+        self.assertEqual(complete(["fluxstate", "cl"]), ["cleanup-plan", "cleanup"])
         self.assertEqual(complete(["fluxstate", "config", ""]), [])
 
     def test_options(self):

@@ -65,7 +65,7 @@ class Usage(unittest.TestCase):
         self.assert_usage_error(["-v=x"], "-v: expected a level")
 
     def test_refused_combinations(self):
-        self.assert_usage_error(["--force"], "--force only applies to cleanup-plan")
+        self.assert_usage_error(["--force"], "--force and --keep-namespace only apply to cleanup-plan and cleanup")
         self.assert_usage_error(["config", "--expect", "none"], "only apply to check")
         self.assert_usage_error(["cleanup-plan", "--all-contexts"], "only apply to check")
         self.assert_usage_error(["cleanup-plan", "-o", "json"], "--output json does not apply")

@@ -54,6 +54,9 @@ _fluxstate()
 		COMPREPLY=($(compgen -P "$prefix" -W "$states" -- "${cur##*,}"))
 		compopt -o nospace 2>/dev/null
 		return ;;
+	--dry-run)
+		COMPREPLY=($(compgen -W "server" -- "$cur"))
+		return ;;
 	--timeout)
 		COMPREPLY=($(compgen -W "30s 1m 2m 5m 10m" -- "$cur"))
 		return ;;
@@ -63,17 +66,18 @@ _fluxstate()
 
 	local opts="--kubeconfig --context --cluster --user --server --tls-server-name
 		--namespace --timeout --output --no-color --verbose --quiet --expect
-		--wait-for --all-contexts --force --help --version"
+		--wait-for --all-contexts --force --keep-namespace --yes --dry-run
+		--help --version"
 	local i command=""
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		check | config | cleanup-plan) command=${COMP_WORDS[i]} ;;
+		check | config | cleanup-plan | cleanup) command=${COMP_WORDS[i]} ;;
 		esac
 	done
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	elif [[ -z $command ]]; then
-		COMPREPLY=($(compgen -W "check config cleanup-plan" -- "$cur"))
+		COMPREPLY=($(compgen -W "check config cleanup-plan cleanup" -- "$cur"))
 	fi
 } &&
 	complete -F _fluxstate fluxstate
