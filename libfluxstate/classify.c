@@ -32,6 +32,7 @@ struct cls {
 	const struct fluxstate__obs_namespace *ns_obj;
 	int ns_terminating;
 	const struct fluxstate__obs_cr *flux_instance;
+	struct ctrl_version *cv;        /* per component (c->mine order): what it says of the version */
 
 	unsigned int blind;             /* FLUXSTATE__SEE_* of the failed reads */
 	unsigned int n_errors;          /* error findings that make a present install partial */
@@ -78,39 +79,45 @@ image_tag(const char *image)
 	return colon + 1;
 }
 
-/* Flux version of a controller: its version label, else its image tag. */
+/* The controller's image tag without a digest ("v1.6.3@sha256:…" -> "v1.6.3"), or NULL. */
 static char *
-deployment_version(const struct fluxstate__obs_deployment *d, int *ret_from_label)
+deployment_tag(const struct fluxstate__obs_deployment *d)
 {
-	const char *label = fluxstate__meta_label(&d->meta, FLUXSTATE__LABEL_VERSION);
-	const char *v;
-	char *tag = NULL;
+	const char *t = d->n_images ? image_tag(d->images[0]) : NULL;
+	char *copy = t ? fluxstate__strdup(t) : NULL;
 
-	*ret_from_label = 0;
-	if (label) {
-		char *norm = fluxstate__normalize_version(label);
+	if (copy && strchr(copy, '@'))
+		*strchr(copy, '@') = '\0';
+	return copy;
+}
 
-		if (norm) {
-			*ret_from_label = 1;
-			return norm;
-		}
-	}
-	if (d->n_images) {
-		const char *t = image_tag(d->images[0]);
+/*
+ * What one controller says about the Flux version: its version label, or
+ * the releases that ship its image tag (often several: v2.9.3 and v2.9.4
+ * both ship helm-controller v1.6.3). Neither: it says nothing.
+ */
+struct ctrl_version {
+	char *label;                    /* normalised version label, or NULL */
+	char *tag;                      /* image tag, or NULL */
+	const char *component;
+	int tag_known;                  /* some release in the table ships the tag */
+};
 
-		if (t) {
-			char *copy = fluxstate__strdup(t);
+/* Is release @rel consistent with what the controller says? 1 also when it says nothing. */
+static int
+ctrl_allows(const struct ctrl_version *v, const struct fluxstate__release *rel)
+{
+	if (v->label)
+		return fluxstate__release_lookup(v->label) == rel;
+	if (v->tag_known)
+		return fluxstate__release_ships(rel, v->component, v->tag);
+	return 1;
+}
 
-			/* digest-pinned "tag@sha256:…" */
-			if (copy && strchr(copy, '@'))
-				*strchr(copy, '@') = '\0';
-			v = fluxstate__version_for_image(component_of(d), copy);
-			free(copy);
-			if (v)
-				tag = fluxstate__strdup(v);
-		}
-	}
-	return tag;
+static int
+ctrl_says_something(const struct ctrl_version *v)
+{
+	return v->label || v->tag_known;
 }
 
 /* kstatus for Deployments (sigs.k8s.io/cli-utils pkg/kstatus), stricter on 0 replicas. */
@@ -345,52 +352,93 @@ detect_installer(const struct cls *c)
 
 /* ---- components ---- */
 
+/* The most common version label among the controllers, or NULL. */
+static char *
+majority_label(const struct cls *c)
+{
+	size_t i, j, best = 0, best_n = 0;
+
+	for (i = 0; i < c->n_mine; i++) {
+		size_t n = 0;
+
+		if (!c->cv[i].label)
+			continue;
+		for (j = 0; j < c->n_mine; j++)
+			n += fluxstate__streq(c->cv[i].label, c->cv[j].label);
+		if (n > best_n) {
+			best_n = n;
+			best = i;
+		}
+	}
+	return best_n ? fluxstate__strdup(c->cv[best].label) : NULL;
+}
+
+/*
+ * The controllers' Flux version: the release consistent with most of them
+ * (a label names one release, a tag every release that ships it; ties go
+ * to the latest). A label newer than the table: the labels' majority.
+ */
+static char *
+controllers_version(const struct cls *c)
+{
+	const struct fluxstate__release *best = NULL;
+	size_t i, k, best_n = 0;
+
+	for (i = 0; i < c->n_mine; i++)
+		if (c->cv[i].label && !fluxstate__release_lookup(c->cv[i].label) &&
+		    fluxstate__release_newer_than_table(c->cv[i].label))
+			return majority_label(c);
+	for (k = fluxstate__n_releases; k-- > 0;) {
+		size_t n = 0;
+
+		for (i = 0; i < c->n_mine; i++)
+			n += ctrl_says_something(&c->cv[i]) && ctrl_allows(&c->cv[i], &fluxstate__releases[k]);
+		if (n > best_n) {
+			best_n = n;
+			best = &fluxstate__releases[k];
+		}
+	}
+	return best ? fluxstate__strdup(best->flux) : majority_label(c);
+}
+
 static int
 add_components(struct cls *c, char **ret_version)
 {
 	struct fluxstate_report *r = c->r;
-	char *versions[64];
-	size_t n_versions = 0, i, j, best = 0, best_n = 0;
+	const struct fluxstate__release *rel;
 	char *overall = NULL;
+	size_t i;
 
 	*ret_version = NULL;
+	c->cv = calloc(c->n_mine + 1, sizeof(*c->cv));
+	if (!c->cv)
+		return -1;
 	for (i = 0; i < c->n_mine; i++) {
 		const struct fluxstate__obs_deployment *d = &c->obs->deployments[c->mine[i]];
+		const char *label = fluxstate__meta_label(&d->meta, FLUXSTATE__LABEL_VERSION);
+		struct ctrl_version *v = &c->cv[i];
 		struct fluxstate_component *comp = fluxstate__report_add_component(r);
-		int from_label;
 
 		if (!comp)
 			goto oom;
+		v->component = component_of(d);
+		v->label = label ? fluxstate__normalize_version(label) : NULL;
+		v->tag = deployment_tag(d);
+		v->tag_known = v->tag && fluxstate__version_for_image(v->component, v->tag);
 		comp->name = fluxstate__strdup(d->meta.name);
 		comp->namespace = fluxstate__strdup(d->meta.namespace);
-		comp->version = deployment_version(d, &from_label);
 		comp->image = d->n_images ? fluxstate__strdup(d->images[0]) : NULL;
 		comp->ready = deployment_ready(d, &comp->reason);
-		if (!comp->name || !comp->namespace || !comp->reason)
+		if (!comp->name || !comp->namespace || !comp->reason || (d->n_images && !comp->image))
 			goto oom;
-		if (comp->version && n_versions < sizeof(versions) / sizeof(versions[0]))
-			versions[n_versions++] = comp->version;
 	}
 
-	/* overall: the gitrepositories CRD label (what `flux version` prints), else the majority */
+	/* overall: the gitrepositories CRD label (what `flux version` prints), else the controllers' */
 	if (c->gitrepo_crd)
 		overall = fluxstate__normalize_version(fluxstate__meta_label(&c->gitrepo_crd->meta,
 									     FLUXSTATE__LABEL_VERSION));
-	if (!overall && n_versions) {
-		for (i = 0; i < n_versions; i++) {
-			size_t n = 0;
-
-			for (j = 0; j < n_versions; j++)
-				n += fluxstate__streq(versions[i], versions[j]);
-			if (n > best_n) {
-				best_n = n;
-				best = i;
-			}
-		}
-		overall = fluxstate__strdup(versions[best]);
-		if (!overall)
-			goto oom;
-	}
+	if (!overall && c->n_mine)
+		overall = controllers_version(c);
 	if (!overall && !c->n_mine) {
 		/* residual: any Flux CRD's version label */
 		for (i = 0; i < c->obs->n_crds && !overall; i++)
@@ -406,6 +454,19 @@ add_components(struct cls *c, char **ret_version)
 			*strchr(rev, '@') = '\0';
 		overall = fluxstate__normalize_version(rev);
 		free(rev);
+	}
+
+	/* each controller: its label, else the overall release if it ships the tag, else the latest that does */
+	rel = fluxstate__release_lookup(overall);
+	for (i = 0; i < c->n_mine; i++) {
+		const struct ctrl_version *v = &c->cv[i];
+		const char *version = v->label;
+
+		if (!version && v->tag_known)
+			version = rel && fluxstate__release_ships(rel, v->component, v->tag) ?
+				  rel->flux : fluxstate__version_for_image(v->component, v->tag);
+		if (version && !(r->components[i].version = fluxstate__strdup(version)))
+			goto oom;
 	}
 	*ret_version = overall;
 	return 0;
@@ -786,30 +847,55 @@ oom:
 	return -1;
 }
 
+/*
+ * Skew only when no single release explains every controller (and the
+ * gitrepositories CRD's version label): a tag is compatible with every
+ * release that ships it. An install newer than the table: labels only.
+ */
 static int
 check_skew(struct cls *c)
 {
 	struct fluxstate_report *r = c->r;
-	size_t i;
+	const struct fluxstate__release *install = fluxstate__release_lookup(r->version);
+	const struct fluxstate__release *crd_rel = NULL;
+	char *crd_label = NULL;
+	size_t i, k;
+	int explained = 0;
 
 	if (!r->version)
 		return 0;
+	if (c->gitrepo_crd) {
+		crd_label = fluxstate__normalize_version(fluxstate__meta_label(&c->gitrepo_crd->meta,
+									       FLUXSTATE__LABEL_VERSION));
+		crd_rel = fluxstate__release_lookup(crd_label);
+		free(crd_label);
+	}
+	for (k = 0; install && k < fluxstate__n_releases && !explained; k++) {
+		const struct fluxstate__release *rel = &fluxstate__releases[k];
+
+		if (crd_rel && rel != crd_rel)
+			continue;
+		explained = 1;
+		for (i = 0; i < c->n_mine; i++)
+			explained &= ctrl_allows(&c->cv[i], rel);
+	}
 	for (i = 0; i < r->n_components; i++) {
 		const struct fluxstate_component *comp = &r->components[i];
+		const struct ctrl_version *v = &c->cv[i];
+		const struct fluxstate__release *label_rel = fluxstate__release_lookup(v->label);
+		int skewed = install ? !explained && !ctrl_allows(v, install)
+				     : v->label && !fluxstate__streq(v->label, r->version);
 
-		const struct fluxstate__obs_deployment *d = &c->obs->deployments[c->mine[i]];
-		const char *tag = image_tag(comp->image);
-		const char *by_image = tag && !strchr(tag, '@') ? fluxstate__version_for_image(component_of(d), tag) : NULL;
-
-		if (comp->version && !fluxstate__streq(comp->version, r->version))
+		if (skewed)
 			ERR(r, "Deployment", "apps/v1", comp->namespace, comp->name, "controller", "skewed",
 			    FLUXSTATE_SEVERITY_ERROR, 0, "runs Flux %s (%s) but the install is %s",
-			    comp->version, comp->image ? comp->image : "version label", r->version);
-		else if (by_image && comp->version && !fluxstate__streq(by_image, comp->version))
+			    comp->version ? comp->version : "(unknown)",
+			    v->label ? "version label" : comp->image ? comp->image : "no image", r->version);
+		else if (label_rel && v->tag_known && !fluxstate__release_ships(label_rel, v->component, v->tag))
 			/* e.g. Renovate bumped one image inside gotk-components.yaml (§2.4) */
 			ADD(r, "Deployment", "apps/v1", comp->namespace, comp->name, "controller", "skewed",
-			    FLUXSTATE_SEVERITY_INFO, 0, "version label says %s but image %s ships with Flux %s",
-			    comp->version, comp->image, by_image);
+			    FLUXSTATE_SEVERITY_INFO, 0, "version label says %s but Flux %s does not ship image %s (Flux %s does)",
+			    v->label, v->label, comp->image, fluxstate__version_for_image(v->component, v->tag));
 	}
 	return 0;
 oom:
@@ -962,6 +1048,20 @@ first_blind_kind(const struct fluxstate__observations *obs, unsigned int mask, c
 	return "";
 }
 
+static void
+cls_clear(struct cls *c)
+{
+	size_t i;
+
+	for (i = 0; c->cv && i < c->n_mine; i++) {
+		free(c->cv[i].label);
+		free(c->cv[i].tag);
+	}
+	free(c->cv);
+	free(c->mine);
+	free(c->other);
+}
+
 int
 fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_report **ret)
 {
@@ -1093,13 +1193,11 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 	}
 	if (!r->summary)
 		goto oom;
-	free(c->mine);
-	free(c->other);
+	cls_clear(c);
 	*ret = r;
 	return 0;
 oom:
-	free(c->mine);
-	free(c->other);
+	cls_clear(c);
 	fluxstate_report_free(r);
 	return FLUXSTATE_ENOMEM;
 }

@@ -57,9 +57,39 @@ int fluxstate__is_flux_group(const char *group);
 /* Known cluster RBAC name of a Flux install in @ns (unsuffixed, or suffixed "-<ns>"), or the operator's. */
 int fluxstate__is_flux_rbac_name(const char *kind, const char *name, const char *ns, int *ret_suffixed);
 int fluxstate__is_flux_service_name(const char *name);
-/* Flux version ("v2.7.5") whose manifests use @component's image tag @tag, or NULL. */
+/*
+ * The Flux releases: generated at build time from flux-releases.tsv (the
+ * single source) by gen-fluxdata.py, in release order.
+ */
+#define FLUXSTATE__MAX_RELEASE_COMPONENTS 8
+struct fluxstate__release {
+	const char *flux;               /* "v2.9.3" */
+	int major, minor, patch;
+	const char *kube_minimum;       /* "1.33.0": flux check --pre's constraint */
+	const char *tags[FLUXSTATE__MAX_RELEASE_COMPONENTS]; /* per fluxstate__release_components; NULL = not shipped */
+};
+extern const struct fluxstate__release fluxstate__releases[];
+extern const size_t fluxstate__n_releases;
+extern const char *const fluxstate__release_components[];
+extern const size_t fluxstate__n_release_components;
+
+/* The release @flux_version ("v2.9.3" or "2.9.3"), or NULL when not in the table. */
+const struct fluxstate__release *fluxstate__release_lookup(const char *flux_version);
+/*
+ * Does release @rel ship @component with image tag @tag ("v1.6.3" or
+ * "1.6.3")? Several releases often ship the same tag (v2.9.3 and v2.9.4
+ * both ship helm-controller v1.6.3): a tag is compatible with each of them.
+ */
+int fluxstate__release_ships(const struct fluxstate__release *rel, const char *component, const char *tag);
+/* The latest release shipping @component's @tag, or NULL when no release does. */
 const char *fluxstate__version_for_image(const char *component, const char *tag);
-/* Kubernetes minimum ("1.32.0") for a Flux version ("v2.7.5", "2.7.5"), or NULL if not known. */
+/* Is @flux_version a 2.x release newer than every release in the table? */
+int fluxstate__release_newer_than_table(const char *flux_version);
+/*
+ * Kubernetes minimum ("1.32.0", no leading v) for a Flux version ("v2.7.5",
+ * "2.7.5"): that release's, else its minor's when the minor is in the
+ * table; NULL if not known.
+ */
 const char *fluxstate__kube_minimum(const char *flux_version);
 
 /* Parse "v1.29.1+k3s1", "1.33.0-rc.1", "v2.7.5": 0 on success. Missing patch = 0. */

@@ -1,7 +1,8 @@
 /*
- * Static knowledge about Flux v2 (v2.0 … v2.9) and the flux-operator: CRDs,
- * controllers, cluster RBAC names, image tags per release, and the
- * Kubernetes minimum per Flux minor. Sources: flux-inventory.md §2.3–§3, §6.
+ * Static knowledge about Flux v2 and the flux-operator: CRDs, controllers,
+ * cluster RBAC names, and lookups in the release table (image tags and
+ * Kubernetes minimum per release), which is generated at build time from
+ * flux-releases.tsv by gen-fluxdata.py. Sources: flux-inventory.md §2.3–§3, §6.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -148,66 +149,104 @@ fluxstate__is_flux_service_name(const char *name)
 	return 0;
 }
 
-/* Controller image tags per Flux release (flux2 manifests/bases, §2.4). */
-struct image_tag {
-	const char *flux;
-	const char *tags[7];    /* in fluxstate__controllers order; NULL = not in that release */
-};
+/* Release facts (image tags, Kubernetes minimum): fluxstate__releases[], generated from flux-releases.tsv. */
 
-static const struct image_tag image_tags[] = {
-	{ "v2.0.0", { "v1.0.0", "v1.0.0", "v0.35.0", "v1.0.0", "v0.29.0", "v0.35.0", NULL } },
-	{ "v2.2.2", { "v1.2.3", "v1.2.1", "v0.37.2", "v1.2.3", "v0.31.1", "v0.37.0", NULL } },
-	{ "v2.3.0", { "v1.3.0", "v1.3.0", "v1.0.1", "v1.3.0", "v0.32.0", "v0.38.0", NULL } },
-	{ "v2.4.0", { "v1.4.1", "v1.4.0", "v1.1.0", "v1.4.0", "v0.33.0", "v0.39.0", NULL } },
-	{ "v2.6.4", { "v1.6.2", "v1.6.1", "v1.3.0", "v1.6.0", "v0.35.2", "v0.41.2", NULL } },
-	{ "v2.7.5", { "v1.7.4", "v1.7.3", "v1.4.5", "v1.7.5", "v1.0.4", "v1.0.4", "v2.0.3" } },
-	{ "v2.9.3", { "v1.9.3", "v1.9.4", "v1.6.3", "v1.9.2", "v1.2.3", "v1.2.3", "v2.2.2" } },
-	{ "v2.9.4", { "v1.9.4", "v1.9.4", "v1.6.3", "v1.9.3", "v1.2.4", "v1.2.4", "v2.2.3" } },
-};
+static int
+tag_equal(const char *table_tag, const char *tag)
+{
+	/* the table writes tags with "v"; accept them without */
+	if (tag[0] == 'v' || tag[0] == 'V')
+		tag++;
+	return strcmp(table_tag[0] == 'v' ? table_tag + 1 : table_tag, tag) == 0;
+}
+
+static int
+component_column(const char *component)
+{
+	size_t c;
+
+	for (c = 0; component && c < fluxstate__n_release_components; c++)
+		if (strcmp(fluxstate__release_components[c], component) == 0)
+			return (int)c;
+	return -1;
+}
+
+const struct fluxstate__release *
+fluxstate__release_lookup(const char *flux_version)
+{
+	int major, minor, patch;
+	size_t i;
+
+	if (fluxstate__parse_semver(flux_version, &major, &minor, &patch) < 0)
+		return NULL;
+	/* "v2.9.3-rc.1" or "v2.9.3+build" is not the release v2.9.3 */
+	if (strpbrk(flux_version, "-+"))
+		return NULL;
+	for (i = 0; i < fluxstate__n_releases; i++)
+		if (fluxstate__releases[i].major == major && fluxstate__releases[i].minor == minor &&
+		    fluxstate__releases[i].patch == patch)
+			return &fluxstate__releases[i];
+	return NULL;
+}
+
+int
+fluxstate__release_ships(const struct fluxstate__release *rel, const char *component, const char *tag)
+{
+	int c = component_column(component);
+
+	if (!rel || c < 0 || !tag || !rel->tags[c])
+		return 0;
+	return tag_equal(rel->tags[c], tag);
+}
 
 const char *
 fluxstate__version_for_image(const char *component, const char *tag)
 {
-	const char *found = NULL;
-	size_t c, i;
-	int cmp;
+	size_t i = fluxstate__n_releases;
 
-	if (!component || !tag)
-		return NULL;
-	for (c = 0; c < fluxstate__n_controllers; c++)
-		if (strcmp(fluxstate__controllers[c].name, component) == 0)
-			break;
-	if (c == fluxstate__n_controllers)
-		return NULL;
-	for (i = 0; i < sizeof(image_tags) / sizeof(image_tags[0]); i++) {
-		const char *t = image_tags[i].tags[c];
-
-		if (!t)
-			continue;
-		/* tags are written with "v"; accept them without */
-		cmp = tag[0] == 'v' ? strcmp(t, tag) : strcmp(t + 1, tag);
-		if (cmp == 0)
-			found = image_tags[i].flux; /* latest release using that tag wins */
-	}
-	return found;
+	while (i-- > 0)
+		if (fluxstate__release_ships(&fluxstate__releases[i], component, tag))
+			return fluxstate__releases[i].flux;
+	return NULL;
 }
 
-/* kubernetesConstraints per Flux minor (flux2 cmd/flux/main.go, §3). */
-static const char *const kube_minimum[] = {
-	[0] = "1.24.0", [1] = "1.25.0", [2] = "1.26.0", [3] = "1.28.0", [4] = "1.28.0",
-	[5] = "1.30.0", [6] = "1.31.0", [7] = "1.32.0", [8] = "1.33.0", [9] = "1.33.0",
-};
+static int
+cmp_version(int major, int minor, int patch, const struct fluxstate__release *rel)
+{
+	if (major != rel->major)
+		return major < rel->major ? -1 : 1;
+	if (minor != rel->minor)
+		return minor < rel->minor ? -1 : 1;
+	return patch < rel->patch ? -1 : patch > rel->patch;
+}
 
-const char *
-fluxstate__kube_minimum(const char *flux_version)
+int
+fluxstate__release_newer_than_table(const char *flux_version)
 {
 	int major, minor, patch;
 
 	if (fluxstate__parse_semver(flux_version, &major, &minor, &patch) < 0 || major != 2)
+		return 0;
+	return cmp_version(major, minor, patch, &fluxstate__releases[fluxstate__n_releases - 1]) > 0;
+}
+
+const char *
+fluxstate__kube_minimum(const char *flux_version)
+{
+	const struct fluxstate__release *rel = fluxstate__release_lookup(flux_version);
+	int major, minor, patch;
+	size_t i;
+
+	if (rel)
+		return rel->kube_minimum;
+	/* a pre-release or a patch the table does not know yet: flux check's constraint is per minor */
+	if (fluxstate__parse_semver(flux_version, &major, &minor, &patch) < 0)
 		return NULL;
-	if (minor < 0 || (size_t)minor >= sizeof(kube_minimum) / sizeof(kube_minimum[0]))
-		return NULL;
-	return kube_minimum[minor];
+	i = fluxstate__n_releases;
+	while (i-- > 0)
+		if (fluxstate__releases[i].major == major && fluxstate__releases[i].minor == minor)
+			return fluxstate__releases[i].kube_minimum;
+	return NULL;
 }
 
 static int

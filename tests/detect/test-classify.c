@@ -1041,6 +1041,139 @@ test_image_tag_disagreeing_with_label_is_info(void **state)
 	fluxstate_report_free(r);
 }
 
+/* A core install (4 controllers, 11 CRDs) whose controllers run @tags, labelled @label (NULL: install.yaml). */
+static void
+install_tags(struct fluxstate__observations *obs, const char *label, const char *const tags[4])
+{
+	size_t i;
+
+	add_ns(obs, "flux-system", 1);
+	for (i = 0; i < 11; i++)
+		add_crd(obs, fluxstate__crds[i].name, label);
+	for (i = 0; i < 4; i++)
+		add_ctrl(obs, "flux-system", fluxstate__controllers[i].name, label, tags[i]);
+}
+
+/* The report on a core install on Kubernetes v1.33.2 (see install_tags). */
+static struct fluxstate_report *
+classify_install(const char *label, const char *const tags[4])
+{
+	struct fluxstate__observations obs;
+
+	base(&obs, "v1.33.2");
+	install_tags(&obs, label, tags);
+	return classify(&obs);
+}
+
+static size_t
+count_findings(const struct fluxstate_report *r, const char *category, const char *problem)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < fluxstate_report_get_n_findings(r); i++) {
+		const fluxstate_finding *f = fluxstate_report_get_finding(r, i);
+
+		n += strcmp(fluxstate_finding_get_category(f), category) == 0 &&
+		     strcmp(fluxstate_finding_get_problem(f), problem) == 0;
+	}
+	return n;
+}
+
+/* #11 item 1: v2.9.3 and v2.9.4 share helm- and kustomize-controller's tags. */
+static const char *const tags_293[] = { "v1.9.3", "v1.9.4", "v1.6.3", "v1.9.2" };
+
+static void
+test_install_yaml_v293_by_image_tags(void **state)
+{
+	struct fluxstate_report *r;
+	size_t i;
+
+	r = classify_install(NULL, tags_293);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_string_equal(fluxstate_report_get_version(r), "v2.9.3");
+	assert_int_equal(count_findings(r, "controller", "skewed"), 0);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(r->components[i].version, "v2.9.3");
+	fluxstate_report_free(r);
+}
+
+static void
+test_bootstrapped_v293_no_false_skew(void **state)
+{
+	struct fluxstate_report *r;
+
+	r = classify_install("v2.9.3", tags_293);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_string_equal(fluxstate_report_get_version(r), "v2.9.3");
+	/* not even info: v2.9.3 ships helm-controller v1.6.3, whichever later release also does */
+	assert_int_equal(count_findings(r, "controller", "skewed"), 0);
+	fluxstate_report_free(r);
+}
+
+static void
+test_shared_tag_alone_is_not_skew(void **state)
+{
+	static const char *const tags[] = { "v1.9.4", "v1.9.4", "v1.6.3", "v1.9.2" };
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+
+	/* notification-controller v1.9.2 is v2.9.1–v2.9.3, source-controller v1.9.4 is v2.9.4: no one release */
+	r = classify_install(NULL, tags);
+	assert_state(r, FLUXSTATE_INSTALL_PARTIAL);
+	assert_int_equal(count_findings(r, "controller", "skewed"), 1);
+	assert_non_null(find(r, "controller", "skewed", "notification-controller"));
+	assert_string_equal(fluxstate_report_get_version(r), "v2.9.4");
+	fluxstate_report_free(r);
+
+	/* helm-controller v1.6.3 alone fits v2.9.3 and v2.9.4: the latest, and no skew */
+	base(&obs, "v1.33.2");
+	add_ns(&obs, "flux-system", 1);
+	add_crd(&obs, "helmreleases.helm.toolkit.fluxcd.io", NULL);
+	add_ctrl(&obs, "flux-system", "helm-controller", NULL, "v1.6.3");
+	r = classify(&obs);
+	assert_int_equal(count_findings(r, "controller", "skewed"), 0);
+	assert_string_equal(fluxstate_report_get_version(r), "v2.9.4");
+	fluxstate_report_free(r);
+}
+
+static void
+test_skew_by_image_tags(void **state)
+{
+	static const char *const tags[] = { "v1.9.3", "v1.9.4", "v1.4.5", "v1.9.2" };
+	struct fluxstate_report *r;
+	const fluxstate_finding *f;
+
+	r = classify_install(NULL, tags);
+	assert_state(r, FLUXSTATE_INSTALL_PARTIAL);
+	assert_string_equal(fluxstate_report_get_version(r), "v2.9.3");
+	assert_int_equal(count_findings(r, "controller", "skewed"), 1);
+	f = find(r, "controller", "skewed", "helm-controller");
+	assert_non_null(f);
+	assert_int_equal(fluxstate_finding_get_severity(f), FLUXSTATE_SEVERITY_ERROR);
+	assert_non_null(strstr(fluxstate_finding_get_reason(f), "v2.7.5"));
+	fluxstate_report_free(r);
+}
+
+static void
+test_release_newer_than_table_no_skew_claims(void **state)
+{
+	static const char *const tags[] = { "v1.10.0", "v1.10.0", "v1.7.0", "v1.10.0" };
+	struct fluxstate_report *r;
+
+	r = classify_install("v2.10.0", tags);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_string_equal(fluxstate_report_get_version(r), "v2.10.0");
+	assert_int_equal(count_findings(r, "controller", "skewed"), 0);
+	assert_null(fluxstate_report_get_flux_minimum(r));
+	fluxstate_report_free(r);
+
+	/* an old image under a new label: no tag claims past the table either */
+	r = classify_install("v2.10.0", tags_293);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_int_equal(count_findings(r, "controller", "skewed"), 0);
+	fluxstate_report_free(r);
+}
+
 static void
 test_partial_with_blind_spot_stays_partial(void **state)
 {
@@ -1371,11 +1504,51 @@ test_fluxdata_tables(void **state)
 	assert_int_equal(fluxstate__n_controllers, 7);
 }
 
+/* The generated table holds every release of flux-releases.tsv, in order. */
+static void
+test_release_table(void **state)
+{
+	const struct fluxstate__release *rel;
+	size_t i;
+
+	assert_int_equal(fluxstate__n_releases, 38);
+	assert_string_equal(fluxstate__releases[0].flux, "v2.0.0");
+	assert_string_equal(fluxstate__releases[fluxstate__n_releases - 1].flux, "v2.9.4");
+	for (i = 1; i < fluxstate__n_releases; i++)
+		assert_true(fluxstate__releases[i - 1].minor < fluxstate__releases[i].minor ||
+			    (fluxstate__releases[i - 1].minor == fluxstate__releases[i].minor &&
+			     fluxstate__releases[i - 1].patch < fluxstate__releases[i].patch));
+	rel = fluxstate__release_lookup("v2.9.3");
+	assert_non_null(rel);
+	assert_true(fluxstate__release_ships(rel, "helm-controller", "v1.6.3"));
+	assert_true(fluxstate__release_ships(rel, "kustomize-controller", "1.9.4"));
+	assert_false(fluxstate__release_ships(rel, "source-controller", "v1.9.4"));
+	assert_true(fluxstate__release_ships(fluxstate__release_lookup("2.9.4"), "helm-controller", "v1.6.3"));
+	assert_false(fluxstate__release_ships(fluxstate__release_lookup("v2.6.4"), "source-watcher", "v2.0.3"));
+	assert_string_equal(fluxstate__version_for_image("helm-controller", "v1.6.3"), "v2.9.4");
+	assert_string_equal(fluxstate__version_for_image("image-automation-controller", "v0.41.1"), "v2.6.2");
+	assert_null(fluxstate__release_lookup("v2.9.5"));
+	assert_null(fluxstate__release_lookup("v2.9.3-rc.1"));
+	assert_true(fluxstate__release_newer_than_table("v2.10.0"));
+	assert_false(fluxstate__release_newer_than_table("v2.9.4"));
+	/* the Kubernetes minimum per release; a patch the table lacks takes its minor's */
+	assert_string_equal(fluxstate__kube_minimum("v2.1.2"), "1.25.0");
+	assert_string_equal(fluxstate__kube_minimum("v2.5.1"), "1.30.0");
+	assert_string_equal(fluxstate__kube_minimum("v2.8.9"), "1.33.0");
+	assert_string_equal(fluxstate__kube_minimum("v2.7.0-rc.1"), "1.32.0");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_cluster_is_none),
+		cmocka_unit_test(test_install_yaml_v293_by_image_tags),
+		cmocka_unit_test(test_bootstrapped_v293_no_false_skew),
+		cmocka_unit_test(test_shared_tag_alone_is_not_skew),
+		cmocka_unit_test(test_skew_by_image_tags),
+		cmocka_unit_test(test_release_newer_than_table_no_skew_claims),
+		cmocka_unit_test(test_release_table),
 		cmocka_unit_test(test_option_namespace_hidden_deployments_is_unknown),
 		cmocka_unit_test(test_healthy_hidden_server_version_is_unknown),
 		cmocka_unit_test(test_healthy_unknown_version_hidden_server_stays_healthy),
