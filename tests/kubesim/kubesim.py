@@ -318,6 +318,100 @@ def split_api_version(api_version):
     return "", api_version
 
 
+class JSONPatchError(Exception):
+    """An RFC 6902 patch that does not apply (the apiserver answers 422)."""
+
+
+def _pointer(path):
+    if path == "":
+        return []
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise JSONPatchError("invalid JSON pointer %r" % (path,))
+    return [t.replace("~1", "/").replace("~0", "~") for t in path[1:].split("/")]
+
+
+def _parent(doc, tokens, path):
+    cur = doc
+    for t in tokens[:-1]:
+        if isinstance(cur, dict) and t in cur:
+            cur = cur[t]
+        elif isinstance(cur, list) and t.isdigit() and int(t) < len(cur):
+            cur = cur[int(t)]
+        else:
+            raise JSONPatchError("doc is missing path: %s" % path)
+    return cur
+
+
+def json_patch(doc, ops):
+    """RFC 6902 as evanphx/json-patch applies it (the apiserver's library):
+    add, remove, replace, move, copy, test; a failed test or a missing path
+    is an error."""
+    if not isinstance(ops, list):
+        raise JSONPatchError("a JSON patch must be an array of operations")
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        if not isinstance(op, dict) or "op" not in op or "path" not in op:
+            raise JSONPatchError("operation needs op and path: %r" % (op,))
+        kind, path = op["op"], op["path"]
+        tokens = _pointer(path)
+        if kind == "test":
+            try:
+                cur = doc
+                for t in tokens:
+                    cur = cur[int(t)] if isinstance(cur, list) else cur[t]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise JSONPatchError("testing value %s failed: test failed" % path)
+            if cur != op.get("value"):
+                raise JSONPatchError("testing value %s failed: test failed" % path)
+            continue
+        if kind in ("move", "copy"):
+            src = _pointer(op.get("from", ""))
+            cur = doc
+            try:
+                for t in src:
+                    cur = cur[int(t)] if isinstance(cur, list) else cur[t]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise JSONPatchError("doc is missing from path: %s" % op.get("from"))
+            value = copy.deepcopy(cur)
+            if kind == "move":
+                doc = json_patch(doc, [{"op": "remove", "path": op["from"]}])
+            doc = json_patch(doc, [{"op": "add", "path": path, "value": value}])
+            continue
+        if not tokens:
+            if kind in ("add", "replace"):
+                doc = copy.deepcopy(op.get("value"))
+                continue
+            raise JSONPatchError("cannot %s the whole document" % kind)
+        parent, last = _parent(doc, tokens, path), tokens[-1]
+        if kind == "add":
+            if isinstance(parent, list):
+                i = len(parent) if last == "-" else int(last) if last.isdigit() else -1
+                if i < 0 or i > len(parent):
+                    raise JSONPatchError("add operation: index out of bounds: %s" % path)
+                parent.insert(i, copy.deepcopy(op.get("value")))
+            elif isinstance(parent, dict):
+                parent[last] = copy.deepcopy(op.get("value"))
+            else:
+                raise JSONPatchError("doc is missing path: %s" % path)
+        elif kind in ("remove", "replace"):
+            if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+                if kind == "remove":
+                    del parent[int(last)]
+                else:
+                    parent[int(last)] = copy.deepcopy(op.get("value"))
+            elif isinstance(parent, dict) and last in parent:
+                if kind == "remove":
+                    del parent[last]
+                else:
+                    parent[last] = copy.deepcopy(op.get("value"))
+            else:
+                raise JSONPatchError("%s operation does not apply: doc is missing "
+                                     "path: %s" % (kind, path))
+        else:
+            raise JSONPatchError("unexpected kind: %s" % kind)
+    return doc
+
+
 def obj_key(obj):
     g, _ = split_api_version(obj.get("apiVersion", ""))
     md = obj.get("metadata") or {}
@@ -900,6 +994,7 @@ class Store:
         self.snapshot_order = deque()
         self.resources = {}   # (group, version, plural) -> Resource
         self.by_kind = {}     # (group, kind) -> [Resource]
+        self.synth_crds = set()  # CRDs whose status kubesim synthesizes
         self.rebuild_registry()
 
     # -- registry
@@ -995,6 +1090,77 @@ class Store:
             gone["metadata"]["resourceVersion"] = str(self.next_rv())
             self._emit("DELETED", key, gone, old)
         return old
+
+    # -- deletion, as the registry, the namespace controller and the CRD
+    #    finalizer do it (caller holds the lock)
+    def delete_object(self, key, when):
+        """DELETE: gone at once without finalizers, else deletionTimestamp
+        set and kept until the last finalizer is removed. True if gone."""
+        o = self.objects.get(key)
+        if o is None:
+            return True
+        fins = o["metadata"].get("finalizers") or []
+        if key[:2] == ("", "Namespace"):
+            fins = fins or ["kubernetes"]  # spec.finalizers: the namespace controller's
+        if key[:2] == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            fins = list(fins) + ["customresourcecleanup.apiextensions.k8s.io"]
+        if not fins:
+            self.remove(key)
+            return True
+        if o["metadata"].get("deletionTimestamp"):
+            return False  # deleting again changes nothing
+        new = copy.deepcopy(o)
+        new["metadata"]["deletionTimestamp"] = rfc3339(when)
+        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        if key[:2] == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            if "customresourcecleanup.apiextensions.k8s.io" not in \
+                    new["metadata"].setdefault("finalizers", []):
+                new["metadata"]["finalizers"].append(
+                    "customresourcecleanup.apiextensions.k8s.io")
+            if new.get("status") is not None and key in self.synth_crds:
+                synth_crd_status(new)
+        self.put(key, new, key in self.synth)
+        return False
+
+    def finish_deletions(self, when):
+        """What kube-controller-manager's namespace controller and the
+        apiextensions CRD finalizer do, run to a fixed point: the content of
+        a deleted namespace or CRD is deleted; a deleting namespace or CRD
+        goes once nothing is left; an object whose last finalizer is gone
+        goes too."""
+        changed = True
+        while changed:
+            changed = False
+            for key in sorted(self.objects):
+                o = self.objects.get(key)
+                if o is None or not o["metadata"].get("deletionTimestamp"):
+                    continue
+                if key[:2] == ("", "Namespace"):
+                    inside = [k for k in self.objects if k[2] == key[3]]
+                    for k in inside:
+                        if not self.objects[k]["metadata"].get("deletionTimestamp"):
+                            self.delete_object(k, when)
+                            changed = True
+                    if not [k for k in self.objects if k[2] == key[3]]:
+                        self.remove(key)
+                        changed = True
+                elif key[:2] == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+                    spec = o.get("spec") or {}
+                    kind = (spec.get("names") or {}).get("kind")
+                    mine = [k for k in self.objects
+                            if k[:2] == (spec.get("group"), kind)]
+                    for k in mine:
+                        if not self.objects[k]["metadata"].get("deletionTimestamp"):
+                            self.delete_object(k, when)
+                            changed = True
+                    if not [k for k in self.objects
+                            if k[:2] == (spec.get("group"), kind)]:
+                        self.remove(key)
+                        self.rebuild_registry()
+                        changed = True
+                elif not o["metadata"].get("finalizers"):
+                    self.remove(key)
+                    changed = True
 
     def namespace_contents(self):
         """{namespace: [(resource.group, finalizers)]} of what lives there."""
@@ -1472,6 +1638,7 @@ class Simulator:
         if kind == ("apiextensions.k8s.io", "CustomResourceDefinition"):
             if self._synth_switch("crds"):
                 synth_crd_status(obj)
+                self.store.synth_crds.add(key)
                 return False
         elif kind == ("apps", "Deployment"):
             if self._synth_switch("deployments"):
@@ -2266,6 +2433,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if sub and sub not in res.subresources:
             return self.not_found_text()
         watch = self.query.get("watch") in ("true", "1")
+        if self.command in ("DELETE", "PATCH") and name and not sub:
+            return self._write(res, ns, name, self.command.lower())
         if self.command not in ("GET", "HEAD"):
             return self.send_status(405, "MethodNotAllowed", REASONS[405][1],
                                     {})
@@ -2301,6 +2470,145 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if watch:
             return self._watch(res, ns, shape, mv)
         return self._list(res, ns, shape, mv)
+
+    def _forbidden(self, res, ns, name, verb, sub=None):
+        r = res.plural + ("/" + sub if sub else "")
+        who = 'User "%s" cannot %s resource "%s" in API group "%s"' % (
+            self.user["name"], verb, r, res.group)
+        who += ' in the namespace "%s"' % ns if ns else " at the cluster scope"
+        head = '%s "%s" is forbidden' % (res.qualified, name) if name else \
+            "%s is forbidden" % res.qualified
+        details = {"group": res.group, "kind": res.plural}
+        if name:
+            details = {"name": name, **details}
+        return self.send_status(403, "Forbidden", "%s: %s" % (head, who), details)
+
+    def _conflict(self, res, name, why):
+        return self.send_status(
+            409, "Conflict", 'Operation cannot be fulfilled on %s "%s": %s'
+            % (res.qualified, name, why),
+            {"name": name, "group": res.group, "kind": res.plural})
+
+    def _write(self, res, ns, name, verb):
+        """DELETE and PATCH of one object, with dryRun=All, DeleteOptions
+        preconditions, JSON patch (test ops included) and merge patch, and
+        the finalizer rules: an object with finalizers gets a
+        deletionTimestamp and stays until its last finalizer is removed; a
+        deleted namespace or CRD takes its content with it."""
+        sim, st = self.sim, self.sim.store
+        attrs = {"verb": verb, "resource": res.plural, "group": res.group,
+                 "namespace": ns or "", "name": name, "path": self.req_path}
+        if sim.denied(self.user, attrs):
+            return self._forbidden(res, ns, name, verb)
+        dry = self.query.get("dryRun")
+        if dry is not None and dry != "All":
+            return self.send_status(400, "BadRequest",
+                                    "invalid dry run directive %r: only All is "
+                                    "supported" % dry, {})
+        body = None
+        if self.body_in:
+            try:
+                body = json.loads(self.body_in)
+            except ValueError as e:
+                return self.send_status(400, "BadRequest",
+                                        "the body of the request was in an "
+                                        "unknown format: %s" % e, {})
+        key = (res.group, res.kind, (ns or "") if res.namespaced else "", name)
+        with st.lock:
+            cur = st.objects.get(key)
+            if cur is None:
+                return self.send_status(
+                    404, "NotFound", '%s "%s" not found' % (res.qualified, name),
+                    {"name": name, "group": res.group, "kind": res.plural})
+            md = cur["metadata"]
+            if verb == "delete":
+                pre = (body or {}).get("preconditions") or {}
+                if pre.get("uid") is not None and pre["uid"] != md.get("uid"):
+                    return self._conflict(res, name, "Precondition failed: UID in "
+                                          "precondition: %s, UID in object meta: %s"
+                                          % (pre["uid"], md.get("uid")))
+                if pre.get("resourceVersion") is not None and \
+                        pre["resourceVersion"] != md.get("resourceVersion"):
+                    return self._conflict(res, name, "Precondition failed: "
+                                          "ResourceVersion in precondition: %s, "
+                                          "ResourceVersion in object meta: %s"
+                                          % (pre["resourceVersion"],
+                                             md.get("resourceVersion")))
+                if dry:
+                    gone = not (md.get("finalizers") or res.kind in
+                                ("Namespace", "CustomResourceDefinition"))
+                    out = copy.deepcopy(cur)
+                    if not gone and not md.get("deletionTimestamp"):
+                        out["metadata"]["deletionTimestamp"] = rfc3339(time.time())
+                else:
+                    gone = st.delete_object(key, time.time())
+                    out = st.objects.get(key) or cur
+                    st.finish_deletions(time.time())
+                    st.resynthesize(True)
+                if gone:
+                    return self.send_body(200, {
+                        "kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Success", "details": {
+                            "name": name, "group": res.group, "kind": res.plural,
+                            "uid": md.get("uid")}})
+                return self._send_shaped(self._view(res, out), "json")
+            # PATCH
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            view = self._view(res, cur)
+            try:
+                if ctype == "application/json-patch+json":
+                    new = json_patch(view, body)
+                elif ctype in ("application/merge-patch+json",
+                               "application/strategic-merge-patch+json"):
+                    if ctype.startswith("application/strategic") and res.crd is not None:
+                        return self.send_status(
+                            415, "UnsupportedMediaType", "the body of the request "
+                            "was in an unknown format - accepted media types "
+                            "include: application/json-patch+json, "
+                            "application/merge-patch+json, "
+                            "application/apply-patch+yaml", {})
+                    if not isinstance(body, dict):
+                        raise JSONPatchError("a merge patch must be an object")
+                    new = merge_patch(view, body)
+                else:
+                    return self.send_status(
+                        415, "UnsupportedMediaType", "the body of the request was "
+                        "in an unknown format - accepted media types include: "
+                        "application/json-patch+json, application/merge-patch+json, "
+                        "application/apply-patch+yaml", {})
+            except JSONPatchError as e:
+                return self.send_status(
+                    422, "Invalid", "the server rejected our request due to an "
+                    "error in our request",
+                    {"causes": [{"reason": "UnexpectedServerResponse",
+                                 "message": str(e)}]})
+            nmd = new.setdefault("metadata", {})
+            if nmd.get("resourceVersion") not in (None, md.get("resourceVersion")):
+                return self._conflict(res, name, "the object has been modified; "
+                                      "please apply your changes to the latest "
+                                      "version and try again")
+            # identity and deletion state are not the client's to change
+            for k in ("name", "namespace", "uid", "creationTimestamp",
+                      "deletionTimestamp", "deletionGracePeriodSeconds"):
+                if k in md:
+                    nmd[k] = md[k]
+                else:
+                    nmd.pop(k, None)
+            if not nmd.get("finalizers"):
+                nmd.pop("finalizers", None)
+            if new.get("spec") != cur.get("spec"):
+                nmd.pop("generation", None)  # normalise bumps it, as the registry does
+            new["apiVersion"] = cur.get("apiVersion", new.get("apiVersion"))
+            new["kind"] = cur.get("kind")
+            if dry:
+                return self._send_shaped(self._view(res, new), "json")
+            _, obj = st.normalise(new, "patch", False, cur)
+            st.put(key, obj, key in st.synth)
+            out = copy.deepcopy(st.objects[key])
+            # the last finalizer of a deleting object removed: it goes now
+            st.finish_deletions(time.time())
+            st.resynthesize(True)
+            return self._send_shaped(self._view(res, out), "json")
 
     def _view(self, res, obj):
         """The object as served under res's version."""
