@@ -2216,12 +2216,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 200, self._version()))
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
-            return self._nonresource("get", self.not_found_text)
+            return self._nonresource(None, self.not_found_text)
         if parts[0] == "api":
             if len(parts) == 1:
                 return self._nonresource("get", lambda: self._discovery_root(True))
             if parts[1] != "v1":
-                return self._nonresource("get", self.not_found_text)
+                return self._nonresource(None, self.not_found_text)
             group, version, rest = "", "v1", parts[2:]
         else:
             if len(parts) == 1:
@@ -2229,20 +2229,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             group = parts[1]
             groups = sim.store.groups()
             if group not in groups or group == "":
-                return self._nonresource("get", self.not_found_text)
+                return self._nonresource(None, self.not_found_text)
             if len(parts) == 2:
                 return self._nonresource("get", lambda: self.send_body(
                     200, self._api_group(group, groups[group])))
             version, rest = parts[2], parts[3:]
             if version not in groups[group]:
-                return self._nonresource("get", self.not_found_text)
+                return self._nonresource(None, self.not_found_text)
         if not rest:
             return self._nonresource("get", lambda: self.send_body(
                 200, self._resource_list(group, version)))
         return self._resource(group, version, rest)
 
     def _nonresource(self, verb, fn):
-        if self.command not in ("GET", "HEAD"):
+        """verb None: a path nothing serves, 404 for any method (as the
+        apiserver's not-found handler; a DELETE after its CRD is gone)."""
+        if verb is None:
+            verb = {"GET": "get", "HEAD": "get", "DELETE": "delete",
+                    "PATCH": "patch", "PUT": "put", "POST": "post"}.get(
+                        self.command, self.command.lower())
+        elif self.command not in ("GET", "HEAD"):
             return self.send_status(405, "MethodNotAllowed",
                                     REASONS[405][1])
         attrs = {"verb": verb, "path": self.req_path, "resource": None}
