@@ -488,3 +488,11 @@ class Context:
         if self._ptr is None:
             return "<fluxstate.Context closed>"
         return f"<fluxstate.Context context={self.current_context!r}>"
+
+
+# Cleanup (0.2) lives in its own module; re-exported here.
+from .cleanup import (  # noqa: E402
+    CleanupPlan, CleanupStep, ConflictError, RefusedError, StepResult, apply_cleanup, plan_cleanup)
+
+__all__ += ["CleanupPlan", "CleanupStep", "ConflictError", "RefusedError", "StepResult",
+            "apply_cleanup", "plan_cleanup"]

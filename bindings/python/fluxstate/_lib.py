@@ -72,7 +72,21 @@ finding_p = ctypes.POINTER(Finding)
 component_p = ctypes.POINTER(Component)
 
 # typedef void (*fluxstate_log_fn)(const char *message, void *userdata);
+class CleanupPlan(ctypes.Structure):
+    """struct fluxstate_cleanup_plan (opaque)."""
+
+
+class CleanupStep(ctypes.Structure):
+    """struct fluxstate_cleanup_step (opaque, borrowed from its plan)."""
+
+
+cleanup_plan_p = ctypes.POINTER(CleanupPlan)
+cleanup_step_p = ctypes.POINTER(CleanupStep)
+
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+# fluxstate_cleanup_progress_fn(step, index, dry_run, result, message, userdata)
+CLEANUP_PROGRESS_FN = ctypes.CFUNCTYPE(None, cleanup_step_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                                       ctypes.c_char_p, ctypes.c_void_p)
 
 _c_str = ctypes.c_char_p
 _c_int = ctypes.c_int
@@ -184,6 +198,27 @@ PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
     "fluxstate_component_get_image": ([component_p], _c_str, None),
     "fluxstate_component_get_ready": ([component_p], _c_int, _check_plain),
     "fluxstate_component_get_reason": ([component_p], _c_str, None),
+    # cleanup (0.2)
+    "fluxstate_ctx_plan_cleanup": ([ctx_p, report_p, _c_uint, ctypes.POINTER(cleanup_plan_p)], _c_int, _check_ctx),
+    # returns the install state (>= 0) or a code
+    "fluxstate_ctx_apply_cleanup": ([ctx_p, cleanup_plan_p, _c_uint, CLEANUP_PROGRESS_FN, ctypes.c_void_p],
+                                    _c_int, _check_ctx),
+    "fluxstate_cleanup_plan_free": ([cleanup_plan_p], None, None),
+    "fluxstate_cleanup_plan_get_state": ([cleanup_plan_p], _c_int, _check_plain),
+    "fluxstate_cleanup_plan_get_namespace": ([cleanup_plan_p], _c_str, None),
+    "fluxstate_cleanup_plan_get_n_steps": ([cleanup_plan_p], _c_size, None),
+    "fluxstate_cleanup_plan_get_step": ([cleanup_plan_p, _c_size], cleanup_step_p, None),
+    "fluxstate_cleanup_plan_get_n_kept": ([cleanup_plan_p], _c_size, None),
+    "fluxstate_cleanup_plan_get_kept": ([cleanup_plan_p, _c_size], cleanup_step_p, None),
+    "fluxstate_cleanup_plan_to_json": ([cleanup_plan_p, ctypes.POINTER(ctypes.c_void_p)], _c_int, _check_plain),
+    "fluxstate_cleanup_step_get_verb": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_phase": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_kind": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_api_version": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_namespace": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_name": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_reason": ([cleanup_step_p], _c_str, None),
+    "fluxstate_cleanup_step_get_destructive": ([cleanup_step_p], _c_int, _check_plain),
 }
 
 
