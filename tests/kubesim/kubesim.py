@@ -13,6 +13,7 @@ Standard library plus PyYAML only.  Importable: tests use Simulator directly.
 
 import argparse
 import base64
+import bisect
 import copy
 import datetime
 import gzip
@@ -21,6 +22,7 @@ import http.server
 import ipaddress
 import json
 import os
+import pickle
 import re
 import secrets
 import select
@@ -428,11 +430,22 @@ def describe_key(key):
 # Manifest loading
 # ---------------------------------------------------------------------------
 
+def clone(o):
+    """A deep copy of parsed data; pickling is several times faster than
+    copy.deepcopy, which dominated loading 100k-object states."""
+    return pickle.loads(pickle.dumps(o, pickle.HIGHEST_PROTOCOL))
+
+
 def load_yaml_docs(text, origin):
     try:
         docs = list(yaml.load_all(text, Loader=_YamlLoader))
     except yaml.YAMLError as e:
         raise KubesimError("%s: invalid YAML: %s" % (origin, e))
+    return objects_of_docs(docs, origin)
+
+
+def objects_of_docs(docs, origin):
+    """The objects of parsed documents (Lists unpacked), validated."""
     out = []
     for i, d in enumerate(docs):
         if d is None:
@@ -474,7 +487,7 @@ def load_manifest_file(path):
     ck = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     if ck not in _FILE_CACHE:
         _FILE_CACHE[ck] = _load_manifest_file(path)
-    return copy.deepcopy(_FILE_CACHE[ck])
+    return clone(_FILE_CACHE[ck])
 
 
 def _load_manifest_file(path):
@@ -488,7 +501,8 @@ def _load_manifest_file(path):
             d = json.loads(text)
         except ValueError as e:
             raise KubesimError("%s: invalid JSON: %s" % (path, e))
-        text = json.dumps(d)
+        # parsed as JSON, not re-read as YAML: large generated states load fast
+        return objects_of_docs([d], path)
     return load_yaml_docs(text, path)
 
 
@@ -990,7 +1004,9 @@ class Store:
         self.synth = set()    # keys whose status kubesim synthesizes
         self.rv = self.FIRST_RV
         self.events = deque(maxlen=self.EVENT_LOG)
-        self.snapshots = {}   # list RV -> sorted objects, for continue
+        self.index = {}       # (group, kind) -> KindIndex: what a list reads
+        self.ns_keys = {}     # namespace -> {key} of the objects in it
+        self.snapshots = {}   # (list RV, group, kind) -> frozen KindIndex, for continue
         self.snapshot_order = deque()
         self.resources = {}   # (group, version, plural) -> Resource
         self.by_kind = {}     # (group, kind) -> [Resource]
@@ -1003,9 +1019,8 @@ class Store:
         for r in BUILTINS:
             res[(r.group, r.version, r.plural)] = r
             by_kind.setdefault((r.group, r.kind), []).append(r)
-        for key, crd in sorted(self.objects.items()):
-            if key[:2] != ("apiextensions.k8s.io", "CustomResourceDefinition"):
-                continue
+        crds = self.index.get(("apiextensions.k8s.io", "CustomResourceDefinition"))
+        for _key, crd in (crds.items(0, len(crds.keys)) if crds else ()):
             for r in crd_resources(crd):
                 res[(r.group, r.version, r.plural)] = r
                 by_kind.setdefault((r.group, r.kind), []).append(r)
@@ -1029,7 +1044,7 @@ class Store:
         return self.rv
 
     def normalise(self, obj, origin, initial, old=None):
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         md = obj.setdefault("metadata", {})
         res = self.resource_for(obj)
         if res is None:
@@ -1070,10 +1085,22 @@ class Store:
         self.events.append((self.rv, etype, key, obj, old))
         self.changed.notify_all()
 
+    def _writable_index(self, gk):
+        """The index of kind gk, copied first if a paged list still reads it."""
+        idx = self.index.get(gk)
+        if idx is None:
+            idx = self.index[gk] = KindIndex()
+        elif idx.frozen:
+            idx = self.index[gk] = idx.copy()
+        return idx
+
     def put(self, key, obj, synth, record=True):
         old = self.objects.get(key)
         obj["metadata"]["resourceVersion"] = str(self.next_rv())
         self.objects[key] = obj
+        self._writable_index(key[:2]).put(key, obj)
+        if key[2]:
+            self.ns_keys.setdefault(key[2], set()).add(key)
         if synth:
             self.synth.add(key)
         else:
@@ -1085,6 +1112,10 @@ class Store:
     def remove(self, key, record=True):
         old = self.objects.pop(key, None)
         self.synth.discard(key)
+        if old is not None:
+            self._writable_index(key[:2]).remove(key)
+            if key[2]:
+                self.ns_keys.get(key[2], set()).discard(key)
         if old is not None and record:
             gone = copy.deepcopy(old)
             gone["metadata"]["resourceVersion"] = str(self.next_rv())
@@ -1136,25 +1167,25 @@ class Store:
                 if o is None or not o["metadata"].get("deletionTimestamp"):
                     continue
                 if key[:2] == ("", "Namespace"):
-                    inside = [k for k in self.objects if k[2] == key[3]]
+                    inside = sorted(self.ns_keys.get(key[3], ()))
                     for k in inside:
                         if not self.objects[k]["metadata"].get("deletionTimestamp"):
                             self.delete_object(k, when)
                             changed = True
-                    if not [k for k in self.objects if k[2] == key[3]]:
+                    if not self.ns_keys.get(key[3]):
                         self.remove(key)
                         changed = True
                 elif key[:2] == ("apiextensions.k8s.io", "CustomResourceDefinition"):
                     spec = o.get("spec") or {}
                     kind = (spec.get("names") or {}).get("kind")
-                    mine = [k for k in self.objects
-                            if k[:2] == (spec.get("group"), kind)]
+                    idx = self.index.get((spec.get("group"), kind))
+                    mine = [k for k, _ in idx.items(0, len(idx.keys))] if idx else []
                     for k in mine:
                         if not self.objects[k]["metadata"].get("deletionTimestamp"):
                             self.delete_object(k, when)
                             changed = True
-                    if not [k for k in self.objects
-                            if k[:2] == (spec.get("group"), kind)]:
+                    idx = self.index.get((spec.get("group"), kind))
+                    if not (idx and idx.keys):
                         self.remove(key)
                         self.rebuild_registry()
                         changed = True
@@ -1162,37 +1193,86 @@ class Store:
                     self.remove(key)
                     changed = True
 
-    def namespace_contents(self):
-        """{namespace: [(resource.group, finalizers)]} of what lives there."""
-        out = {}
-        for key, o in self.objects.items():
-            if key[2]:
-                r = self.resource_for(o)
-                if r is not None:
-                    out.setdefault(key[2], []).append(
-                        (r.plural + "." + r.group,
-                         o["metadata"].get("finalizers")))
+    def namespace_contents(self, ns):
+        """[(resource.group, finalizers)] of what lives in namespace ns."""
+        out = []
+        for key in self.ns_keys.get(ns, ()):
+            o = self.objects[key]
+            r = self.resource_for(o)
+            if r is not None:
+                out.append((r.plural + "." + r.group,
+                            o["metadata"].get("finalizers")))
         return out
 
     def resynthesize(self, record=True):
         """Recompute synthesized statuses that depend on other objects
-        (namespace content, CRD registry)."""
+        (namespace content, CRD registry). Only a terminating namespace's
+        status depends on its content: the others cost nothing to redo."""
         self.rebuild_registry()
-        ns_contents = self.namespace_contents()
         for key in sorted(self.synth):
             o = self.objects.get(key)
             if o is None or key[:2] != ("", "Namespace"):
                 continue
             new = copy.deepcopy(o)
-            synth_namespace_status(new, ns_contents.get(key[3], []))
+            synth_namespace_status(new, self.namespace_contents(key[3])
+                                   if o["metadata"].get("deletionTimestamp") else [])
             if new.get("status") != o.get("status"):
                 self.put(key, new, True, record)
 
-    def snapshot(self, rv, items):
-        self.snapshots[rv] = items
-        self.snapshot_order.append(rv)
+    def snapshot(self, rv, gk):
+        """Keep kind gk as it is at rv for the continue pages of a list:
+        the index is frozen, and the next write to the kind copies it."""
+        idx = self.index.get(gk)
+        if idx is None:
+            return
+        idx.frozen = True
+        self.snapshots[(rv,) + gk] = idx
+        self.snapshot_order.append((rv,) + gk)
         while len(self.snapshot_order) > 1024:
             self.snapshots.pop(self.snapshot_order.popleft(), None)
+
+
+class KindIndex:
+    """The objects of one (group, kind) in list order: ascending "ns/name"
+    (the apiserver's etcd key order), kept sorted as objects come and go,
+    so a list page is a bisection and a slice, whatever the store holds."""
+
+    __slots__ = ("keys", "objs", "frozen")
+
+    def __init__(self, keys=None, objs=None):
+        self.keys = keys if keys is not None else []   # sorted seek keys
+        self.objs = objs if objs is not None else {}   # seek key -> (key, obj)
+        self.frozen = False
+
+    def copy(self):
+        return KindIndex(list(self.keys), dict(self.objs))
+
+    def put(self, key, obj):
+        seek = _seek_key(key)
+        if seek not in self.objs:
+            bisect.insort(self.keys, seek)
+        self.objs[seek] = (key, obj)
+
+    def remove(self, key):
+        seek = _seek_key(key)
+        if self.objs.pop(seek, None) is not None:
+            del self.keys[bisect.bisect_left(self.keys, seek)]
+
+    def span(self, ns, start):
+        """[lo, hi) of the keys in namespace ns (None: all) from start on."""
+        lo, hi = 0, len(self.keys)
+        if ns is not None:
+            lo = bisect.bisect_left(self.keys, ns + "/")
+            hi = bisect.bisect_left(self.keys, ns + "0")  # "0" follows "/"
+        if start:
+            lo = max(lo, bisect.bisect_left(self.keys, start))
+        return lo, max(lo, hi)
+
+    def items(self, lo, hi):
+        return [self.objs[k] for k in self.keys[lo:hi]]
+
+
+EMPTY_INDEX = KindIndex()
 
 
 GENERATION_GROUPS = {"apps", "batch", "networking.k8s.io", "policy",
@@ -1648,8 +1728,7 @@ class Simulator:
                 return False
         elif kind == ("", "Namespace"):
             if self._synth_switch("namespaces"):
-                synth_namespace_status(obj, self.store.namespace_contents()
-                                       .get(key[3], []))
+                synth_namespace_status(obj, self.store.namespace_contents(key[3]))
                 return True
         return False
 
@@ -2618,14 +2697,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _view(self, res, obj):
         """The object as served under res's version."""
-        o = copy.deepcopy(obj)
+        # shallow: stored objects are replaced, never changed in place, and a
+        # view is serialised at once (a deep copy per item cost most of a page)
+        o = dict(obj)
         o["apiVersion"] = res.group_version
         return o
 
     def _partial(self, obj, mv):
         return {"kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/" + mv,
-                "metadata": copy.deepcopy(obj["metadata"])}
+                "metadata": obj["metadata"]}
 
     def _table(self, res, objs, mv, list_md, headers=True):
         now = time.time()
@@ -2707,6 +2788,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if maxp and limit:
             limit = min(limit, int(maxp))
         cont = self.query.get("continue")
+        gk = (res.group, res.kind)
+        start = ""
         if cont:
             try:
                 rv, start = decode_continue(cont)
@@ -2714,33 +2797,40 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_status(400, "BadRequest",
                                         "continue key is not valid: %s" %
                                         "invalid continue token", {})
-            with st.lock:
-                if rv == -1:
-                    items = sorted((k, o) for k, o in st.objects.items()
-                                   if ok(k, o))
-                    rv = st.rv
-                else:
-                    snap = st.snapshots.get(rv)
-                    if snap is None:
-                        return self._expired(start)
-                    items = [(k, o) for k, o in snap if ok(k, o)]
-        else:
-            start = ""
-            with st.lock:
-                items = sorted((k, o) for k, o in st.objects.items())
+        # Work proportional to the page, not to the store: the kind's index
+        # gives the namespace's span by bisection; selectors filter inside it.
+        fresh = not cont or rv == -1  # a first page, or one after 410
+        with st.lock:
+            if fresh:
+                idx = st.index.get(gk)
                 rv = st.rv
-                if limit and len([1 for k, o in items if ok(k, o)]) > limit:
-                    st.snapshot(rv, items)
-                items = [(k, o) for k, o in items if ok(k, o)]
-        items = [(k, o) for k, o in items if _seek_key(k) >= start]
+            else:
+                idx = st.snapshots.get((rv,) + gk)
+                if idx is None:
+                    return self._expired(start)
+            if idx is None or (ns is not None and not res.namespaced and ns):
+                idx, lo, hi = EMPTY_INDEX, 0, 0
+            else:
+                lo, hi = idx.span(ns if res.namespaced else None, start)
+            if selected:
+                items, i = [], lo
+                while i < hi and not (limit and len(items) > limit):
+                    k, o = idx.objs[idx.keys[i]]
+                    if ok(k, o):
+                        items.append((k, o))
+                    i += 1
+                more = limit and len(items) > limit
+            else:
+                more = limit and hi - lo > limit
+                items = idx.items(lo, lo + limit if more else hi)
+            if more and fresh:
+                st.snapshot(rv, gk)
         md = {"resourceVersion": str(rv)}
-        if limit and len(items) > limit:
-            page = items[:limit]
-            last = page[-1][0]
-            md["continue"] = encode_continue(rv, _seek_key(last) + "\x00")
+        if more:
+            items = items[:limit]
+            md["continue"] = encode_continue(rv, _seek_key(items[-1][0]) + "\x00")
             if not selected:
-                md["remainingItemCount"] = len(items) - limit
-            items = page
+                md["remainingItemCount"] = hi - lo - limit
         objs = [o for _, o in items]
         if shape == "table":
             body = self._table(res, objs, mv, md)
@@ -2774,7 +2864,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pending = []
         with st.lock:
             if rv_param in ("", "0"):
-                for k, o in sorted(st.objects.items()):
+                idx = st.index.get((res.group, res.kind))
+                for k, o in (idx.items(0, len(idx.keys)) if idx else ()):
                     if ok(k, o):
                         pending.append(("ADDED", o))
                 cursor = st.rv
