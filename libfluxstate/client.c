@@ -1337,6 +1337,9 @@ run_ops(struct fluxstate__client *c, uint64_t deadline)
 			}
 		}
 	}
+	/* also when the cancel ended every request (an exec plugin stopped) */
+	if (fluxstate__ctx_canceled(c->ctx))
+		return fluxstate__error(c->ctx, FLUXSTATE_ECANCELED, "canceled");
 	return 0;
 }
 

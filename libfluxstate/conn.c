@@ -182,44 +182,44 @@ fluxstate__conn_describe(const struct fluxstate__conn *conn, char **ret_json)
 	if (r == 0)
 		r = put_str(&b, "namespace", conn->namespace, &first);
 	if (r == 0)
-		r = put_bool(&b, "in_cluster", conn->in_cluster, &first);
+		r = put_bool(&b, "inCluster", conn->in_cluster, &first);
 	if (r == 0)
 		r = put_str(&b, "server", conn->server, &first);
 	if (r == 0)
-		r = put_str(&b, "path_prefix", conn->path_prefix, &first);
+		r = put_str(&b, "pathPrefix", conn->path_prefix, &first);
 	if (r == 0)
-		r = put_str(&b, "tls_server_name", conn->tls_server_name, &first);
+		r = put_str(&b, "tlsServerName", conn->tls_server_name, &first);
 	if (r == 0)
-		r = put_bool(&b, "insecure_skip_tls_verify", conn->insecure_skip_tls_verify, &first);
+		r = put_bool(&b, "insecureSkipTlsVerify", conn->insecure_skip_tls_verify, &first);
 	if (r == 0)
 		r = put_str(&b, "ca", conn->ca_source ? conn->ca_source : https ? "system roots" : NULL, &first);
 	if (r == 0)
-		r = put_str(&b, "proxy_url", proxy, &first);
+		r = put_str(&b, "proxyUrl", proxy, &first);
 	if (r == 0)
-		r = put_bool(&b, "disable_compression", conn->disable_compression, &first);
+		r = put_bool(&b, "disableCompression", conn->disable_compression, &first);
 	if (r == 0)
 		r = put_str(&b, "auth", fluxstate__conn_auth_method(conn), &first);
 	/* client-go never sends credentials to a plain-http server */
 	if (r == 0)
-		r = put_bool(&b, "credentials_sent", https && strcmp(fluxstate__conn_auth_method(conn), "none") != 0,
+		r = put_bool(&b, "credentialsSent", https && strcmp(fluxstate__conn_auth_method(conn), "none") != 0,
 			     &first);
 	if (r == 0 && conn->token_file)
-		r = put_str(&b, "token_file", conn->token_file, &first);
+		r = put_str(&b, "tokenFile", conn->token_file, &first);
 	if (r == 0 && conn->has_basic)
 		r = put_str(&b, "username", conn->username, &first);
 	if (r == 0 && conn->client_cert_source)
-		r = put_str(&b, "client_certificate", conn->client_cert_source, &first);
+		r = put_str(&b, "clientCertificate", conn->client_cert_source, &first);
 	if (r == 0 && conn->exec) {
-		r = put_str(&b, "exec_command", conn->exec->command, &first);
+		r = put_str(&b, "execCommand", conn->exec->command, &first);
 		if (r == 0)
-			r = put_str(&b, "exec_api_version", conn->exec->api_version, &first);
+			r = put_str(&b, "execApiVersion", conn->exec->api_version, &first);
 	}
 	if (r == 0 && conn->impersonate_user) {
-		r = put_str(&b, "impersonate_user", conn->impersonate_user, &first);
+		r = put_str(&b, "impersonateUser", conn->impersonate_user, &first);
 		if (r == 0 && conn->impersonate_uid)
-			r = put_str(&b, "impersonate_uid", conn->impersonate_uid, &first);
+			r = put_str(&b, "impersonateUid", conn->impersonate_uid, &first);
 		if (r == 0 && conn->impersonate_groups)
-			r = put_strv(&b, "impersonate_groups", conn->impersonate_groups, &first);
+			r = put_strv(&b, "impersonateGroups", conn->impersonate_groups, &first);
 	}
 	if (r == 0)
 		r = fluxstate__buf_append(&b, "}", 1);

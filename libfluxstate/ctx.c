@@ -289,8 +289,8 @@ fluxstate_ctx_set_disable_compression(fluxstate_ctx *ctx, int disable)
 }
 
 /* RFC 1123 label, as Kubernetes requires of namespace names. */
-static int
-is_dns_label(const char *s)
+int
+fluxstate__is_dns_label(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -310,7 +310,7 @@ fluxstate_ctx_set_flux_namespace(fluxstate_ctx *ctx, const char *ns)
 	if (!ctx)
 		return FLUXSTATE_EINVAL;
 	if (ns) {
-		if (!is_dns_label(ns))
+		if (!fluxstate__is_dns_label(ns))
 			return fluxstate__error(ctx, FLUXSTATE_EINVAL,
 						"invalid namespace \"%s\": must be a DNS label (lower-case letters, digits and '-', at most 63)",
 						ns);

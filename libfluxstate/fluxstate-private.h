@@ -346,6 +346,9 @@ struct fluxstate_ctx {
 	struct fluxstate__client *client;         /* created on first use */
 };
 
+/* A DNS-1123 label (a namespace name): lower-case alphanumerics and '-', at most 63. */
+int fluxstate__is_dns_label(const char *s);
+
 /* The client for ctx->conn, created on first use. */
 int fluxstate__ctx_client(fluxstate_ctx *ctx, struct fluxstate__client **ret);
 

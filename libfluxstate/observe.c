@@ -524,7 +524,10 @@ choose_namespace(struct observe *o)
 	const char *best = NULL;
 	size_t i, j, best_n = 0;
 
-	if (env && !*env)
+	if (env && *env && !fluxstate__is_dns_label(env))
+		/* flux ignores an invalid value (with a warning: the CLI prints it) */
+		fluxstate__log(o->ctx, "ignoring $FLUX_SYSTEM_NAMESPACE \"%s\": not a valid namespace name", env);
+	if (env && (!*env || !fluxstate__is_dns_label(env)))
 		env = NULL;
 	if (o->ctx->flux_namespace) {
 		obs->namespace = fluxstate__strdup(o->ctx->flux_namespace);

@@ -42,16 +42,13 @@ run_job(void *arg)
 	if (r != CLI_EXIT_OK) {
 		job->exit_code = r;
 	} else if ((r = fluxstate_ctx_probe(ctx, &job->report)) < 0) {
-		const char *msg = fluxstate_ctx_get_error(ctx);
-
-		job->exit_code = cli_exit_for_error(r);
-		job->error = strdup(*msg ? msg : fluxstate_strerror(r));
+		job->exit_code = cli_fail_ctx(ctx, r, "probe failed", &job->error);
 		job->report = NULL;
 	} else {
 		job->exit_code = cli_exit_for_state(job->opts, fluxstate_report_get_state(job->report),
 						    job->opts->expect_mask);
 	}
-	fluxstate_ctx_free(ctx);
+	cli_ctx_close(ctx);
 
 	pthread_mutex_lock(&job->shared->lock);
 	job->done = 1;
@@ -69,24 +66,10 @@ worse(int a, int b)
 		[CLI_EXIT_OK] = 0, [CLI_EXIT_UNEXPECTED] = 1, [CLI_EXIT_UNKNOWN] = 2,
 		[CLI_EXIT_UNREACHABLE] = 3, [CLI_EXIT_USAGE] = 4, [CLI_EXIT_WAIT_TIMEOUT] = 1,
 	};
+	/* 128 + signal: interrupted, the worst of all */
+	if (a > CLI_EXIT_WAIT_TIMEOUT || b > CLI_EXIT_WAIT_TIMEOUT)
+		return a > b ? a : b;
 	return rank[b] > rank[a] ? b : a;
-}
-
-static void
-put_json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
 }
 
 static void
@@ -97,7 +80,13 @@ print_line_text(const struct job *job, size_t width, const struct cli_style *sty
 	if (job->report) {
 		int s = fluxstate_report_get_state(job->report);
 
-		mark = job->exit_code == CLI_EXIT_OK ? style->ok : style->fail;
+		/* green only for what needs nothing done (none, healthy) and matches --expect */
+		if (job->exit_code != CLI_EXIT_OK || s == FLUXSTATE_INSTALL_UNKNOWN)
+			mark = style->fail;
+		else if (s == FLUXSTATE_INSTALL_PARTIAL || s == FLUXSTATE_INSTALL_RESIDUAL)
+			mark = style->warn;
+		else
+			mark = style->ok;
 		state = fluxstate_state_to_string(s);
 		ns = fluxstate_report_get_namespace(job->report) ? fluxstate_report_get_namespace(job->report) : "-";
 		version = fluxstate_report_get_version(job->report) ? fluxstate_report_get_version(job->report) : "-";
@@ -110,31 +99,47 @@ print_line_text(const struct job *job, size_t width, const struct cli_style *sty
 	printf("%s %-*s  %-8s  %-15s  %-8s  %s\n", mark, (int)width, job->context, state, ns, version, summary);
 }
 
+/* One entry of the list: {context, report, error, exitCode}, every key always there. */
 static void
-print_entry_json(const struct job *job, int first)
+print_entry(const struct job *job, enum cli_output format, int first)
 {
-	fputs(first ? "[\n" : ",\n", stdout);
-	fputs("{\"context\": ", stdout);
-	put_json_string(stdout, job->context);
-	if (job->report) {
-		char *json = NULL;
+	char *doc = NULL, *json = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&doc, &size);
 
-		if (fluxstate_report_to_json(job->report, &json) == 0) {
-			size_t len = strlen(json);
-
-			while (len && json[len - 1] == '\n')
-				json[--len] = '\0';
-			fputs(", \"report\": ", stdout);
-			fputs(json, stdout);
-			fluxstate_free(json);
-		} else {
-			fputs(", \"report\": null, \"error\": \"cannot render the report as JSON\"", stdout);
-		}
-	} else {
-		fputs(", \"report\": null, \"error\": ", stdout);
-		put_json_string(stdout, job->error ? job->error : "out of memory");
+	if (!f) {
+		cli_error("out of memory");
+		return;
 	}
-	fprintf(stdout, ", \"exitCode\": %d}", job->exit_code);
+	fputs("{\"context\": ", f);
+	cli_put_json_string(f, job->context);
+	if (job->report && fluxstate_report_to_json(job->report, &json) == 0) {
+		size_t len = strlen(json);
+
+		while (len && json[len - 1] == '\n')
+			json[--len] = '\0';
+		fputs(", \"report\": ", f);
+		fputs(json, f);
+		fputs(", \"error\": null", f);
+		fluxstate_free(json);
+	} else {
+		fputs(", \"report\": null, \"error\": ", f);
+		cli_put_json_string(f, job->report ? "cannot render the report as JSON"
+				     : job->error ? job->error : "out of memory");
+	}
+	fprintf(f, ", \"exitCode\": %d}", job->exit_code);
+	if (fclose(f) != 0 || !doc) {
+		free(doc);
+		cli_error("out of memory");
+		return;
+	}
+	if (format == CLI_OUTPUT_YAML) {
+		cli_print_yaml(stdout, doc, 1);
+	} else {
+		fputs(first ? "[\n" : ",\n", stdout);
+		fputs(doc, stdout);
+	}
+	free(doc);
 }
 
 static void
@@ -167,13 +172,13 @@ cli_all_contexts(const struct cli_options *opts)
 	n = fluxstate_ctx_get_n_contexts(list_ctx);
 	if (n == 0) {
 		cli_error("the kubeconfig has no contexts");
-		fluxstate_ctx_free(list_ctx);
+		cli_ctx_close(list_ctx);
 		return CLI_EXIT_USAGE;
 	}
 	jobs = calloc(n, sizeof(*jobs));
 	if (!jobs) {
 		cli_error("out of memory");
-		fluxstate_ctx_free(list_ctx);
+		cli_ctx_close(list_ctx);
 		return CLI_EXIT_UNREACHABLE;
 	}
 	for (i = 0; i < n; i++) {
@@ -185,6 +190,13 @@ cli_all_contexts(const struct cli_options *opts)
 		if (strlen(jobs[i].context) > width)
 			width = strlen(jobs[i].context);
 	}
+	cli_style_init(&style, opts->color);
+	/* the header first, on its own line: the progress line (stderr) must not glue to it */
+	if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT) {
+		printf("  %-*s  %-8s  %-15s  %-8s  %s\n", (int)width, "CONTEXT", "STATE", "NAMESPACE",
+		       "VERSION", "SUMMARY");
+		fflush(stdout);
+	}
 	progress(tty, 0, n);
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&jobs[i].thread, NULL, run_job, &jobs[i]) == 0) {
@@ -195,10 +207,6 @@ cli_all_contexts(const struct cli_options *opts)
 		run_job(&jobs[i]);
 	}
 
-	cli_style_init(&style, opts->color);
-	if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT)
-		printf("  %-*s  %-8s  %-15s  %-8s  %s\n", (int)width, "CONTEXT", "STATE", "NAMESPACE",
-		       "VERSION", "SUMMARY");
 	pthread_mutex_lock(&shared.lock);
 	while (printed < n) {
 		size_t done = shared.n_done;
@@ -209,7 +217,7 @@ cli_all_contexts(const struct cli_options *opts)
 			if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT)
 				print_line_text(&jobs[printed], width, &style);
 			else if (!opts->quiet)
-				print_entry_json(&jobs[printed], printed == 0);
+				print_entry(&jobs[printed], opts->output, printed == 0);
 			fflush(stdout);
 			pthread_mutex_lock(&shared.lock);
 			printed++;
@@ -221,7 +229,7 @@ cli_all_contexts(const struct cli_options *opts)
 	}
 	pthread_mutex_unlock(&shared.lock);
 	if (!opts->quiet && opts->output == CLI_OUTPUT_JSON)
-		fputs("\n]\n", stdout);
+		fputs(printed ? "\n]\n" : "[]\n", stdout);
 
 	for (i = 0; i < n; i++) {
 		if (jobs[i].started)
@@ -243,6 +251,6 @@ cli_all_contexts(const struct cli_options *opts)
 		free(jobs[i].error);
 	}
 	free(jobs);
-	fluxstate_ctx_free(list_ctx);
+	cli_ctx_close(list_ctx);
 	return result;
 }

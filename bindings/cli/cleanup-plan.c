@@ -348,11 +348,9 @@ cli_cleanup_open_plan(const struct cli_options *opts, fluxstate_ctx **ret_ctx, f
 		return r;
 	r = fluxstate_ctx_probe(ctx, &report);
 	if (r < 0) {
-		const char *msg = fluxstate_ctx_get_error(ctx);
-
-		cli_error("%s", *msg ? msg : fluxstate_strerror(r));
-		fluxstate_ctx_free(ctx);
-		return cli_exit_for_error(r);
+		r = cli_fail_ctx(ctx, r, "probe failed", NULL);
+		cli_ctx_close(ctx);
+		return r;
 	}
 	r = refuse(report, opts->force, opts->command == CLI_CMD_CLEANUP);
 	if (r == CLI_EXIT_OK) {
@@ -371,7 +369,7 @@ cli_cleanup_open_plan(const struct cli_options *opts, fluxstate_ctx **ret_ctx, f
 	}
 	if (r != CLI_EXIT_OK) {
 		fluxstate_report_free(report);
-		fluxstate_ctx_free(ctx);
+		cli_ctx_close(ctx);
 		return r;
 	}
 	*ret_ctx = ctx;
@@ -404,6 +402,6 @@ cli_cleanup_plan(const struct cli_options *opts)
 	free(abs_kubeconfig);
 	fluxstate_cleanup_plan_free(plan);
 	fluxstate_report_free(report);
-	fluxstate_ctx_free(ctx);
+	cli_ctx_close(ctx);
 	return r;
 }

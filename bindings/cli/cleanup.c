@@ -228,6 +228,6 @@ cli_cleanup(const struct cli_options *opts)
 out:
 	fluxstate_cleanup_plan_free(plan);
 	fluxstate_report_free(report);
-	fluxstate_ctx_free(ctx);
+	cli_ctx_close(ctx);
 	return r;
 }

@@ -1,12 +1,11 @@
 /*
- * fluxstate: what state is Flux in on this cluster? The command line, the
- * exit-code contract and the `check` command; the other commands live in
- * their own files. Public API only.
+ * fluxstate: what state is Flux in on this cluster? The command line and
+ * the `check` and `config` commands; what every command shares is in
+ * common.c, the other commands live in their own files. Public API only.
  *
  * SPDX-License-Identifier: MIT
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,22 +40,34 @@ static const char usage_text[] =
 	"      --user NAME            kubeconfig user to use\n"
 	"  -s, --server URL           API server URL\n"
 	"      --tls-server-name NAME server name for certificate validation\n"
+	"      --insecure-skip-tls-verify  do not verify the server's certificate\n"
+	"      --certificate-authority PATH  CA bundle that verifies the server\n"
+	"      --client-certificate PATH     client certificate file (TLS)\n"
+	"      --client-key PATH      client key file (TLS)\n"
+	"      --token TOKEN          bearer token\n"
+	"      --as USER              impersonate this user\n"
+	"      --as-group GROUP       impersonate this group (repeatable)\n"
+	"      --as-uid UID           impersonate this UID\n"
+	"      --disable-compression  do not ask the server for compressed responses\n"
+	"      --request-timeout DURATION  limit for one request (0: none, the default)\n"
 	"  -n, --namespace NS         the namespace Flux is in (default: detected,\n"
 	"                             $FLUX_SYSTEM_NAMESPACE, flux-system)\n"
-	"      --timeout DURATION     deadline, e.g. 30s, 2m, 1m30s or plain seconds\n"
-	"                             (default 30s; 5m with --wait-for)\n"
+	"      --timeout DURATION     deadline of the whole probe, e.g. 30s, 2m, 1m30s or\n"
+	"                             plain seconds (default 30s; 5m with --wait-for)\n"
 	"\n"
 	"Checks:\n"
 	"      --expect STATE[,STATE...]   exit 0 only if the state is one of these\n"
 	"      --wait-for STATE[,STATE...] watch until the state is one of these\n"
 	"      --all-contexts         probe every context of the kubeconfig at once\n"
+	"      --flux-version VERSION can this Flux release (e.g. v2.9.4) be installed\n"
+	"                             here? exit 0 yes, 1 no, 3 unknown\n"
 	"      --force                cleanup(-plan): also remove a partial install\n"
 	"      --keep-namespace       cleanup(-plan): keep the Flux namespace\n"
 	"  -y, --yes                  cleanup: do not ask for confirmation\n"
 	"      --dry-run=server       cleanup: only the server-side dry run\n"
 	"\n"
 	"Output:\n"
-	"  -o, --output FORMAT        text (default) or json\n"
+	"  -o, --output FORMAT        text (default), json or yaml\n"
 	"  -q, --quiet                print nothing on stdout; use the exit code\n"
 	"      --no-color             no colour (also NO_COLOR=1); colour is only used\n"
 	"                             when stdout is a terminal\n"
@@ -67,133 +78,8 @@ static const char usage_text[] =
 	"States: none, residual, partial, healthy, unknown.\n"
 	"Exit codes: 0 ok / state as expected, 1 state not as expected, 2 usage or\n"
 	"kubeconfig error, 3 unknown (could not see enough), 4 cannot reach or\n"
-	"authenticate or timed out, 5 --wait-for timed out. See fluxstate(1).\n";
-
-void
-cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fluxstate: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int
-cli_exit_for_error(int code)
-{
-	switch (code) {
-	case FLUXSTATE_ECONFIG:
-	case FLUXSTATE_EINVAL:
-		return CLI_EXIT_USAGE;
-	default:
-		/* ENETWORK, EAUTH, ETIMEDOUT, EPROTOCOL, ENOMEM, ERROR: the
-		 * probe did not complete, so nothing about the state is known. */
-		return CLI_EXIT_UNREACHABLE;
-	}
-}
-
-/* Library messages are one line and never contain secrets. */
-static void
-trace_to_stderr(const char *message, void *userdata)
-{
-	const char *context = userdata;
-
-	if (context)
-		fprintf(stderr, "fluxstate: trace: [%s] %s\n", context, message);
-	else
-		fprintf(stderr, "fluxstate: trace: %s\n", message);
-}
-
-/* Reports the failure on stderr, or in *ret_msg when given. Returns the exit code. */
-static int
-fail_ctx(fluxstate_ctx *ctx, int r, const char *what, char **ret_msg)
-{
-	const char *msg = fluxstate_ctx_get_error(ctx);
-
-	if (ret_msg)
-		*ret_msg = strdup(msg && *msg ? msg : fluxstate_strerror(r));
-	else if (msg && *msg)
-		cli_error("%s", msg);
-	else
-		cli_error("%s: %s", what, fluxstate_strerror(r));
-	return cli_exit_for_error(r);
-}
-
-/*
- * A context configured from the command line with its kubeconfig loaded.
- * @context overrides --context (for --all-contexts). A failure goes to
- * stderr, or into *ret_msg (caller frees) when that is not NULL.
- * Returns an exit code.
- */
-int
-cli_ctx_open(const struct cli_options *opts, const char *context, fluxstate_ctx **ret, char **ret_msg)
-{
-	fluxstate_ctx *ctx;
-	int r;
-
-	r = fluxstate_ctx_new(&ctx);
-	if (r < 0) {
-		if (ret_msg)
-			*ret_msg = strdup(fluxstate_strerror(r));
-		else
-			cli_error("cannot create a context: %s", fluxstate_strerror(r));
-		return CLI_EXIT_UNREACHABLE;
-	}
-	if (opts->verbose)
-		fluxstate_ctx_set_log_fn(ctx, trace_to_stderr, opts->all_contexts ? (void *)context : NULL);
-	if ((opts->timeout_ms && (r = fluxstate_ctx_set_timeout_ms(ctx, opts->timeout_ms)) < 0) ||
-	    (opts->context && (r = fluxstate_ctx_set_context(ctx, opts->context)) < 0) ||
-	    (opts->cluster && (r = fluxstate_ctx_set_cluster(ctx, opts->cluster)) < 0) ||
-	    (opts->user && (r = fluxstate_ctx_set_user(ctx, opts->user)) < 0) ||
-	    (opts->server && (r = fluxstate_ctx_set_server(ctx, opts->server)) < 0) ||
-	    (opts->tls_server_name && (r = fluxstate_ctx_set_tls_server_name(ctx, opts->tls_server_name)) < 0) ||
-	    (opts->namespace && (r = fluxstate_ctx_set_flux_namespace(ctx, opts->namespace)) < 0) ||
-	    (r = fluxstate_ctx_load_kubeconfig(ctx, opts->kubeconfig, context)) < 0) {
-		r = fail_ctx(ctx, r, "cannot load the kubeconfig", ret_msg);
-		fluxstate_ctx_free(ctx);
-		return r;
-	}
-	if (opts->verbose && !opts->all_contexts) {
-		const char *cur = fluxstate_ctx_get_current_context(ctx);
-
-		fprintf(stderr, "fluxstate: trace: using context %s\n", cur ? cur : "(in-cluster)");
-	}
-	*ret = ctx;
-	return CLI_EXIT_OK;
-}
-
-const char *
-cli_mask_to_string(unsigned int mask, char *buf, size_t size)
-{
-	static const int order[] = {
-		FLUXSTATE_INSTALL_NONE, FLUXSTATE_INSTALL_RESIDUAL, FLUXSTATE_INSTALL_PARTIAL,
-		FLUXSTATE_INSTALL_HEALTHY, FLUXSTATE_INSTALL_UNKNOWN,
-	};
-	size_t len = 0, i;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (!(mask & CLI_STATE_BIT(order[i])))
-			continue;
-		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
-					len ? "," : "", fluxstate_state_to_string(order[i]));
-	}
-	return buf;
-}
-
-/* Exit code for a probed state, given what --expect (or --wait-for) asked for. */
-int
-cli_exit_for_state(const struct cli_options *opts, int state, unsigned int mask)
-{
-	if (mask && (mask & CLI_STATE_BIT(state)))
-		return CLI_EXIT_OK;
-	if (state == FLUXSTATE_INSTALL_UNKNOWN)
-		return CLI_EXIT_UNKNOWN;
-	return mask ? CLI_EXIT_UNEXPECTED : CLI_EXIT_OK;
-}
+	"authenticate or timed out, 5 --wait-for timed out, 130/143 interrupted by\n"
+	"SIGINT/SIGTERM. See fluxstate(1).\n";
 
 static void
 explain_unexpected(const fluxstate_report *report, unsigned int mask)
@@ -207,10 +93,9 @@ explain_unexpected(const fluxstate_report *report, unsigned int mask)
 }
 
 static int
-print_json(const fluxstate_report *report)
+print_report(const fluxstate_report *report, enum cli_output format)
 {
 	char *json = NULL;
-	size_t len;
 	int r;
 
 	r = fluxstate_report_to_json(report, &json);
@@ -218,17 +103,38 @@ print_json(const fluxstate_report *report)
 		cli_error("cannot render the report as JSON: %s", fluxstate_strerror(r));
 		return CLI_EXIT_UNREACHABLE;
 	}
-	len = strlen(json);
-	fputs(json, stdout);
-	if (len == 0 || json[len - 1] != '\n')
-		fputc('\n', stdout);
+	cli_print_document(stdout, json, format);
 	fluxstate_free(json);
 	return CLI_EXIT_OK;
+}
+
+/* check --flux-version: can that release be installed here? Exit 0 yes, 1 no, 3 unknown. */
+static int
+check_install(const struct cli_options *opts, const fluxstate_report *report, const struct cli_style *style)
+{
+	char *reason = NULL;
+	int r = fluxstate_report_check_install(report, opts->flux_version, &reason);
+
+	if (r < 0) {
+		cli_error("--flux-version: %s", reason ? reason : fluxstate_strerror(r));
+		fluxstate_free(reason);
+		return CLI_EXIT_USAGE;
+	}
+	if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT)
+		printf("%s %s\n", r ? style->ok : style->fail, reason);
+	if (!r)
+		cli_error("cannot install Flux %s: %s", opts->flux_version, reason);
+	fluxstate_free(reason);
+	if (r)
+		return CLI_EXIT_OK;
+	return fluxstate_report_get_state(report) == FLUXSTATE_INSTALL_UNKNOWN ? CLI_EXIT_UNKNOWN
+										: CLI_EXIT_UNEXPECTED;
 }
 
 static int
 cmd_check(const struct cli_options *opts)
 {
+	struct cli_style style;
 	fluxstate_ctx *ctx;
 	fluxstate_report *report = NULL;
 	int r, state;
@@ -238,23 +144,22 @@ cmd_check(const struct cli_options *opts)
 		return r;
 	r = fluxstate_ctx_probe(ctx, &report);
 	if (r < 0) {
-		r = fail_ctx(ctx, r, "probe failed", NULL);
-		fluxstate_ctx_free(ctx);
+		r = cli_fail_ctx(ctx, r, "probe failed", NULL);
+		cli_ctx_close(ctx);
 		return r;
 	}
+	cli_style_init(&style, opts->color);
 	r = CLI_EXIT_OK;
 	if (!opts->quiet) {
-		if (opts->output == CLI_OUTPUT_JSON) {
-			r = print_json(report);
-		} else {
-			struct cli_style style;
-
-			cli_style_init(&style, opts->color);
+		if (opts->output != CLI_OUTPUT_TEXT)
+			r = print_report(report, opts->output);
+		else
 			cli_print_report_text(stdout, report, fluxstate_ctx_get_current_context(ctx), &style);
-		}
 	}
 	state = fluxstate_report_get_state(report);
-	if (r == CLI_EXIT_OK) {
+	if (r == CLI_EXIT_OK && opts->flux_version) {
+		r = check_install(opts, report, &style);
+	} else if (r == CLI_EXIT_OK) {
 		r = cli_exit_for_state(opts, state, opts->expect_mask);
 		if (r != CLI_EXIT_OK && opts->expect_mask)
 			explain_unexpected(report, opts->expect_mask);
@@ -262,7 +167,7 @@ cmd_check(const struct cli_options *opts)
 			cli_error("state is unknown (could not see enough): %s", fluxstate_report_get_summary(report));
 	}
 	fluxstate_report_free(report);
-	fluxstate_ctx_free(ctx);
+	cli_ctx_close(ctx);
 	return r;
 }
 
@@ -278,17 +183,17 @@ cmd_config(const struct cli_options *opts)
 		return r;
 	r = fluxstate_ctx_describe_connection(ctx, &json);
 	if (r < 0) {
-		r = fail_ctx(ctx, r, "cannot describe the connection", NULL);
-		fluxstate_ctx_free(ctx);
+		r = cli_fail_ctx(ctx, r, "cannot describe the connection", NULL);
+		cli_ctx_close(ctx);
 		return r;
 	}
 	r = CLI_EXIT_OK;
-	if (!opts->quiet && cli_print_config(stdout, json, opts->output == CLI_OUTPUT_JSON) < 0) {
+	if (!opts->quiet && cli_print_config(stdout, json, opts->output) < 0) {
 		cli_error("cannot render the connection description (not valid JSON)");
 		r = CLI_EXIT_UNREACHABLE;
 	}
 	fluxstate_free(json);
-	fluxstate_ctx_free(ctx);
+	cli_ctx_close(ctx);
 	return r;
 }
 
@@ -359,6 +264,17 @@ enum {
 	OPT_VERSION,
 	OPT_KEEP_NAMESPACE,
 	OPT_DRY_RUN,
+	OPT_INSECURE,
+	OPT_CERTIFICATE_AUTHORITY,
+	OPT_CLIENT_CERTIFICATE,
+	OPT_CLIENT_KEY,
+	OPT_TOKEN,
+	OPT_AS,
+	OPT_AS_GROUP,
+	OPT_AS_UID,
+	OPT_REQUEST_TIMEOUT,
+	OPT_DISABLE_COMPRESSION,
+	OPT_FLUX_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -382,6 +298,17 @@ static const struct option long_options[] = {
 	{ "keep-namespace", no_argument, NULL, OPT_KEEP_NAMESPACE },
 	{ "yes", no_argument, NULL, 'y' },
 	{ "dry-run", required_argument, NULL, OPT_DRY_RUN },
+	{ "insecure-skip-tls-verify", optional_argument, NULL, OPT_INSECURE },
+	{ "certificate-authority", required_argument, NULL, OPT_CERTIFICATE_AUTHORITY },
+	{ "client-certificate", required_argument, NULL, OPT_CLIENT_CERTIFICATE },
+	{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
+	{ "token", required_argument, NULL, OPT_TOKEN },
+	{ "as", required_argument, NULL, OPT_AS },
+	{ "as-group", required_argument, NULL, OPT_AS_GROUP },
+	{ "as-uid", required_argument, NULL, OPT_AS_UID },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "disable-compression", optional_argument, NULL, OPT_DISABLE_COMPRESSION },
+	{ "flux-version", required_argument, NULL, OPT_FLUX_VERSION },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -406,6 +333,72 @@ parse_verbosity(const char *arg, int *ret)
 		return -1;
 	}
 	*ret = level > 0;
+	return 0;
+}
+
+/* A boolean flag as pflag takes it: --flag, or --flag=true|false (strconv.ParseBool). */
+static int
+parse_bool_flag(const char *flag, const char *arg, int *ret)
+{
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	size_t i;
+
+	if (!arg) {
+		*ret = 1;
+		return 0;
+	}
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(arg, yes[i]) == 0) {
+			*ret = 1;
+			return 0;
+		}
+		if (strcmp(arg, no[i]) == 0) {
+			*ret = 0;
+			return 0;
+		}
+	}
+	cli_error("--%s: invalid boolean \"%s\" (expected true or false)", flag, arg);
+	return -1;
+}
+
+/*
+ * pflag reads "-o=json" as "-o json" (getopt: value "=json"), also inside a
+ * group ("-qo=json"): drop the '=' when the value was attached to its flag.
+ */
+static const char *
+short_value(const char *arg, char **argv, int ind)
+{
+	const char *elem = ind > 0 ? argv[ind - 1] : NULL;
+
+	if (arg[0] == '=' && elem && arg > elem && arg < elem + strlen(elem))
+		return arg + 1;
+	return arg;
+}
+
+/* Non-empty string flag (kubectl rejects empty paths and names just the same). */
+static int
+string_flag(const char *flag, const char *arg, const char **ret)
+{
+	if (!*arg) {
+		cli_error("--%s: empty value", flag);
+		return -1;
+	}
+	*ret = arg;
+	return 0;
+}
+
+static int
+add_as_group(struct cli_options *opts, const char *group)
+{
+	const char **v = realloc(opts->as_groups, (opts->n_as_groups + 1) * sizeof(*v));
+
+	if (!v) {
+		cli_error("out of memory");
+		return -1;
+	}
+	opts->as_groups = v;
+	v[opts->n_as_groups++] = group;
 	return 0;
 }
 
@@ -437,13 +430,65 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 			opts->user = optarg;
 			break;
 		case 's':
-			opts->server = optarg;
+			opts->server = short_value(optarg, argv, optind);
 			break;
 		case OPT_TLS_SERVER_NAME:
 			opts->tls_server_name = optarg;
 			break;
 		case 'n':
-			opts->namespace = optarg;
+			opts->namespace = short_value(optarg, argv, optind);
+			break;
+		case OPT_INSECURE:
+			if (parse_bool_flag("insecure-skip-tls-verify", optarg, &opts->insecure) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_DISABLE_COMPRESSION:
+			if (parse_bool_flag("disable-compression", optarg, &opts->disable_compression) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_CERTIFICATE_AUTHORITY:
+			if (string_flag("certificate-authority", optarg, &opts->certificate_authority) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_CLIENT_CERTIFICATE:
+			if (string_flag("client-certificate", optarg, &opts->client_certificate) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_CLIENT_KEY:
+			if (string_flag("client-key", optarg, &opts->client_key) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_TOKEN:
+			if (string_flag("token", optarg, &opts->token) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_AS:
+			if (string_flag("as", optarg, &opts->as) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_AS_UID:
+			if (string_flag("as-uid", optarg, &opts->as_uid) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_AS_GROUP:
+			if (!*optarg) {
+				cli_error("--as-group: empty value");
+				return CLI_EXIT_USAGE;
+			}
+			if (add_as_group(opts, optarg) < 0)
+				return CLI_EXIT_UNREACHABLE;
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			/* kubectl: "0" means no timeout; else a duration or plain seconds */
+			if (strcmp(optarg, "0") != 0 && cli_parse_duration_ms(optarg, &opts->request_timeout_ms) < 0) {
+				cli_error("--request-timeout: invalid duration \"%s\" (expected e.g. 5s, 1m, 500ms, plain seconds, or 0 for none)",
+					  optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_FLUX_VERSION:
+			if (string_flag("flux-version", optarg, &opts->flux_version) < 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_TIMEOUT:
 			if (cli_parse_duration_ms(optarg, &wait_timeout_ms) < 0) {
@@ -453,20 +498,28 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 			}
 			opts->timeout_ms = wait_timeout_ms;
 			break;
-		case 'o':
-			if (strcmp(optarg, "text") == 0) {
+		case 'o': {
+			const char *format = short_value(optarg, argv, optind);
+
+			if (strcmp(format, "text") == 0) {
 				opts->output = CLI_OUTPUT_TEXT;
-			} else if (strcmp(optarg, "json") == 0) {
+			} else if (strcmp(format, "json") == 0) {
 				opts->output = CLI_OUTPUT_JSON;
+			} else if (strcmp(format, "yaml") == 0) {
+				opts->output = CLI_OUTPUT_YAML;
 			} else {
-				cli_error("--output: unknown format \"%s\" (expected text or json)", optarg);
+				cli_error("--output: unknown format \"%s\" (expected text, json or yaml)", format);
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		}
 		case OPT_NO_COLOR:
 			no_color = 1;
 			break;
 		case 'v':
+			/* "-v 7" and "--v 7", as kubectl's -v takes its level */
+			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
+				optarg = argv[optind++];
 			if (parse_verbosity(optarg, &opts->verbose) < 0)
 				return CLI_EXIT_USAGE;
 			break;
@@ -563,8 +616,18 @@ parse_args(int argc, char **argv, struct cli_options *opts)
 		cli_error("--expect, --wait-for and --all-contexts only apply to check");
 		return CLI_EXIT_USAGE;
 	}
-	if (opts->command == CLI_CMD_CLEANUP_PLAN && opts->output == CLI_OUTPUT_JSON) {
-		cli_error("cleanup-plan prints a shell script; --output json does not apply");
+	if (opts->command == CLI_CMD_CLEANUP_PLAN && opts->output != CLI_OUTPUT_TEXT) {
+		cli_error("cleanup-plan prints a shell script; --output %s does not apply",
+			  opts->output == CLI_OUTPUT_JSON ? "json" : "yaml");
+		return CLI_EXIT_USAGE;
+	}
+	if (opts->command == CLI_CMD_CLEANUP && opts->output == CLI_OUTPUT_YAML) {
+		cli_error("cleanup prints a stream of JSON events with --output json; --output yaml does not apply");
+		return CLI_EXIT_USAGE;
+	}
+	if (opts->flux_version && (opts->command != CLI_CMD_CHECK || opts->expect_mask || opts->wait_mask ||
+				   opts->all_contexts)) {
+		cli_error("--flux-version only applies to check, without --expect, --wait-for or --all-contexts");
 		return CLI_EXIT_USAGE;
 	}
 	if (opts->expect_mask && opts->wait_mask) {
@@ -596,9 +659,13 @@ main(int argc, char **argv)
 	struct cli_options opts;
 	int r;
 
+	cli_signals_init();
 	r = parse_args(argc, argv, &opts);
-	if (r >= 0)
+	if (r >= 0) {
+		free(opts.as_groups);
 		return r;
+	}
+	cli_check_environment();
 	switch (opts.command) {
 	case CLI_CMD_CONFIG:
 		r = cmd_config(&opts);
@@ -624,5 +691,6 @@ main(int argc, char **argv)
 		if (r == CLI_EXIT_OK)
 			r = CLI_EXIT_UNREACHABLE;
 	}
+	free(opts.as_groups);
 	return r;
 }

@@ -142,7 +142,7 @@ flatten(struct lines *l, const char *prefix, yajl_val obj)
 
 /* Returns 0, or -1 when @json is not a JSON object. */
 int
-cli_print_config(FILE *out, const char *json, int as_json)
+cli_print_config(FILE *out, const char *json, enum cli_output format)
 {
 	struct lines l = { 0 };
 	char errbuf[256];
@@ -154,14 +154,9 @@ cli_print_config(FILE *out, const char *json, int as_json)
 		yajl_tree_free(root);
 		return -1;
 	}
-	if (as_json) {
-		size_t len = strlen(json);
-
-		fputs(json, out);
-		if (len == 0 || json[len - 1] != '\n')
-			fputc('\n', out);
+	if (format != CLI_OUTPUT_TEXT) {
 		yajl_tree_free(root);
-		return 0;
+		return cli_print_document(out, json, format);
 	}
 	flatten(&l, "", root);
 	for (i = 0; i < l.n; i++)

@@ -39,16 +39,14 @@ print_transition(const struct cli_options *opts, const struct cli_style *style,
 
 	if (opts->quiet)
 		return;
-	if (opts->output == CLI_OUTPUT_JSON) {
+	if (opts->output != CLI_OUTPUT_TEXT) {
 		char *json = NULL;
 
-		/* One report per transition, as the library renders it. */
+		/* One report per transition, as the library renders it (YAML: one document each). */
 		if (fluxstate_report_to_json(report, &json) == 0) {
-			size_t len = strlen(json);
-
-			fputs(json, stdout);
-			if (len == 0 || json[len - 1] != '\n')
-				fputc('\n', stdout);
+			if (opts->output == CLI_OUTPUT_YAML)
+				fputs("---\n", stdout);
+			cli_print_document(stdout, json, opts->output);
 			fluxstate_free(json);
 		}
 		fflush(stdout);
@@ -99,15 +97,6 @@ wait_for_change(const struct cli_options *opts, fluxstate_ctx *ctx, const fluxst
 	return 0;
 }
 
-static int
-probe_failed(fluxstate_ctx *ctx, int r)
-{
-	const char *msg = fluxstate_ctx_get_error(ctx);
-
-	cli_error("%s", *msg ? msg : fluxstate_strerror(r));
-	return cli_exit_for_error(r);
-}
-
 int
 cli_wait_for(const struct cli_options *opts)
 {
@@ -125,8 +114,8 @@ cli_wait_for(const struct cli_options *opts)
 		return r;
 	r = fluxstate_ctx_probe(ctx, &report);
 	if (r < 0) {
-		r = probe_failed(ctx, r);
-		fluxstate_ctx_free(ctx);
+		r = cli_fail_ctx(ctx, r, "probe failed", NULL);
+		cli_ctx_close(ctx);
 		return r;
 	}
 	state = fluxstate_report_get_state(report);
@@ -152,13 +141,13 @@ cli_wait_for(const struct cli_options *opts)
 			cli_error("timed out after %s waiting for state %s; state is %s: %s", took, want,
 				  fluxstate_state_to_string(state), fluxstate_report_get_summary(report));
 			fluxstate_report_free(report);
-			fluxstate_ctx_free(ctx);
+			cli_ctx_close(ctx);
 			return CLI_EXIT_WAIT_TIMEOUT;
 		}
 		if (r < 0) {
-			r = probe_failed(ctx, r);
+			r = cli_fail_ctx(ctx, r, "probe failed", NULL);
 			fluxstate_report_free(report);
-			fluxstate_ctx_free(ctx);
+			cli_ctx_close(ctx);
 			return r;
 		}
 		if (fluxstate_report_get_state(next) != state)
@@ -172,6 +161,6 @@ cli_wait_for(const struct cli_options *opts)
 	if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT)
 		printf("%s state %s reached after %s\n", style.ok, fluxstate_state_to_string(state), took);
 	fluxstate_report_free(report);
-	fluxstate_ctx_free(ctx);
+	cli_ctx_close(ctx);
 	return CLI_EXIT_OK;
 }

@@ -105,7 +105,7 @@ class BashCompletion(unittest.TestCase):
         self.assertEqual(sorted(complete(["fluxstate", "--"])), help_options())
 
     def test_values(self):
-        self.assertEqual(complete(["fluxstate", "-o", ""]), ["text", "json"])
+        self.assertEqual(complete(["fluxstate", "-o", ""]), ["text", "json", "yaml"])
         self.assertEqual(complete(["fluxstate", "--expect", "none,re"]), ["none,residual"])
         self.assertEqual(complete(["fluxstate", "--wait-for", "h"]), ["healthy"])
 

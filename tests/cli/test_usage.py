@@ -49,7 +49,8 @@ class Usage(unittest.TestCase):
         self.assert_usage_error(["--timeout"], "--timeout needs a value")
 
     def test_bad_output_format(self):
-        self.assert_usage_error(["-o", "yaml"], 'unknown format "yaml"')
+        self.assert_usage_error(["-o", "xml"], 'unknown format "xml"')
+        self.assert_usage_error(["-o=xml"], 'unknown format "xml"')
         self.assert_usage_error(["--output=table"], 'unknown format "table"')
 
     def test_bad_timeouts(self):

@@ -448,9 +448,9 @@ test_conn_describe_redacts(void **state)
 				    "users: [{name: u, user: {username: admin, password: SECRET-pw, as: jane, as-groups: [g]}}]\n"));
 	assert_int_equal(fluxstate__conn_describe(C, &json), 0);
 	assert_non_null(strstr(json, "\"auth\":\"basic\""));
-	assert_non_null(strstr(json, "\"proxy_url\":\"http://pu:xxxxx@127.0.0.1:3128\""));
-	assert_non_null(strstr(json, "\"impersonate_groups\":[\"g\"]"));
-	assert_non_null(strstr(json, "\"credentials_sent\":true"));
+	assert_non_null(strstr(json, "\"proxyUrl\":\"http://pu:xxxxx@127.0.0.1:3128\""));
+	assert_non_null(strstr(json, "\"impersonateGroups\":[\"g\"]"));
+	assert_non_null(strstr(json, "\"credentialsSent\":true"));
 	assert_null(strstr(json, "SECRET"));
 	free(json);
 	assert_int_equal(fluxstate__conn_describe(NULL, &json), FLUXSTATE_EINVAL);

@@ -2046,7 +2046,7 @@ class Server(http.server.ThreadingHTTPServer):
 LOGGED_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type",
                   "Kubectl-Command", "Kubectl-Session", "Host",
                   "If-None-Match", "Impersonate-User", "Impersonate-Group",
-                  "Connection")
+                  "Impersonate-Uid", "Connection")
 
 
 MAX_BODY = 64 << 20
@@ -2161,9 +2161,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.logged = True
         hdrs = {}
         for h in LOGGED_HEADERS:
-            v = self.headers.get(h)
-            if v is not None:
-                hdrs[h.lower()] = v
+            v = self.headers.get_all(h)  # every value: one Impersonate-Group per group
+            if v:
+                hdrs[h.lower()] = ", ".join(v)
         auth = self.headers.get("Authorization")
         if auth:
             scheme, _, cred = auth.partition(" ")

@@ -46,7 +46,16 @@ _fluxstate()
 		COMPREPLY=($(compgen -W "$(_fluxstate_kubeconfig_names users)" -- "$cur"))
 		return ;;
 	-o | --output)
-		COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		COMPREPLY=($(compgen -W "text json yaml" -- "$cur"))
+		return ;;
+	--certificate-authority | --client-certificate | --client-key)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--request-timeout)
+		COMPREPLY=($(compgen -W "0 5s 30s 1m" -- "$cur"))
+		return ;;
+	--flux-version | --token | --as | --as-group | --as-uid)
 		return ;;
 	--expect | --wait-for)
 		# comma-separated list: complete the last item
@@ -65,9 +74,11 @@ _fluxstate()
 	esac
 
 	local opts="--kubeconfig --context --cluster --user --server --tls-server-name
-		--namespace --timeout --output --no-color --verbose --quiet --expect
-		--wait-for --all-contexts --force --keep-namespace --yes --dry-run
-		--help --version"
+		--insecure-skip-tls-verify --certificate-authority --client-certificate
+		--client-key --token --as --as-group --as-uid --request-timeout
+		--disable-compression --namespace --timeout --output --no-color --verbose
+		--quiet --expect --wait-for --all-contexts --flux-version --force
+		--keep-namespace --yes --dry-run --help --version"
 	local i command=""
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
