@@ -1134,5 +1134,145 @@ class TestPureHelpers(unittest.TestCase):
         self.assertIsNone(kubesim.jsonpath_first(o, ".spec.x"))
 
 
+WRITE_STATE = [
+    ns("flux-system"),
+    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+     "metadata": {"name": "gadgets.example.com"},
+     "spec": {"group": "example.com", "scope": "Namespaced",
+              "names": {"kind": "Gadget", "plural": "gadgets"},
+              "versions": [{"name": "v1", "served": True, "storage": True}]}},
+    {"apiVersion": "example.com/v1", "kind": "Gadget",
+     "metadata": {"name": "held", "namespace": "flux-system", "finalizers": ["example.com/x"]}},
+    {"apiVersion": "example.com/v1", "kind": "Gadget",
+     "metadata": {"name": "free", "namespace": "flux-system"}},
+    {"apiVersion": "v1", "kind": "ServiceAccount",
+     "metadata": {"name": "sa", "namespace": "flux-system"}},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+     "metadata": {"name": "role"}, "rules": []},
+]
+
+
+class TestWrites(unittest.TestCase):
+    """DELETE and PATCH as kube-apiserver (and the namespace and CRD
+    finalizers of kube-controller-manager / apiextensions) answer them."""
+
+    def setUp(self):
+        self.sim = Sim(states=[WRITE_STATE], config={
+            "users": [{"name": "admin", "token": "tok-admin", "groups": ["system:masters"]},
+                      {"name": "viewer", "token": "tok-viewer"}],
+            "deny": [{"user": "viewer", "verbs": ["delete", "patch"], "resource": "*"}]})
+
+    def tearDown(self):
+        self.assertEqual(self.sim.stop(), 0)
+
+    def req(self, method, path, body=None, ctype="application/json", token="tok-admin"):
+        return self.sim.request(path, method=method, token=token,
+                                headers={"Content-Type": ctype} if body is not None else None,
+                                body=json.dumps(body) if body is not None else None)
+
+    def get(self, path):
+        return self.sim.request(path, token="tok-admin")
+
+    G = "/apis/example.com/v1/namespaces/flux-system/gadgets/"
+
+    def test_delete_without_finalizers_is_immediate(self):
+        r = self.req("DELETE", self.G + "free", {"kind": "DeleteOptions", "apiVersion": "v1",
+                                                  "propagationPolicy": "Background"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["status"], "Success")
+        self.assertEqual(r.json()["details"]["name"], "free")
+        self.assertEqual(self.get(self.G + "free").status, 404)
+        self.assertEqual(self.req("DELETE", self.G + "free").status, 404)
+
+    def test_finalizers_hold_the_object_until_the_last_is_removed(self):
+        r = self.req("DELETE", self.G + "held")
+        self.assertEqual(r.status, 200, r.body)
+        md = r.json()["metadata"]
+        self.assertIn("deletionTimestamp", md)
+        self.assertEqual(md["finalizers"], ["example.com/x"])
+        self.assertEqual(self.get(self.G + "held").status, 200)
+        # a merge patch cannot clear the deletionTimestamp, only the finalizers
+        r = self.req("PATCH", self.G + "held", {"metadata": {"finalizers": None}},
+                     "application/merge-patch+json")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.get(self.G + "held").status, 404)
+
+    def test_json_patch_test_op_guards_a_change(self):
+        cur = self.get(self.G + "held").json()["metadata"]
+        stale = [{"op": "test", "path": "/metadata/resourceVersion", "value": "1"},
+                 {"op": "remove", "path": "/metadata/finalizers"}]
+        r = self.req("PATCH", self.G + "held", stale, "application/json-patch+json")
+        self.assertEqual(r.status, 422, r.body)
+        st = r.json()
+        self.assertEqual(st["reason"], "Invalid")
+        self.assertIn("testing value /metadata/resourceVersion failed",
+                      st["details"]["causes"][0]["message"])
+        self.assertEqual(self.get(self.G + "held").json()["metadata"]["finalizers"], ["example.com/x"])
+        good = [{"op": "test", "path": "/metadata/resourceVersion", "value": cur["resourceVersion"]},
+                {"op": "test", "path": "/metadata/finalizers", "value": ["example.com/x"]},
+                {"op": "remove", "path": "/metadata/finalizers"}]
+        r = self.req("PATCH", self.G + "held", good, "application/json-patch+json")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertNotIn("finalizers", r.json()["metadata"])
+        self.assertNotEqual(r.json()["metadata"]["resourceVersion"], cur["resourceVersion"])
+
+    def test_preconditions(self):
+        sa = "/api/v1/namespaces/flux-system/serviceaccounts/sa"
+        cur = self.get(sa).json()["metadata"]
+        r = self.req("DELETE", sa, {"preconditions": {"uid": "not-it"}})
+        st = r.json()
+        self.assertEqual((r.status, st["reason"]), (409, "Conflict"), r.body)
+        self.assertIn("Precondition failed: UID in precondition: not-it", st["message"])
+        r = self.req("DELETE", sa, {"preconditions": {"uid": cur["uid"], "resourceVersion": "1"}})
+        self.assertEqual(r.status, 409, r.body)
+        r = self.req("DELETE", sa, {"preconditions": {"uid": cur["uid"],
+                                                      "resourceVersion": cur["resourceVersion"]}})
+        self.assertEqual(r.status, 200, r.body)
+
+    def test_dry_run_persists_nothing(self):
+        before = self.get(self.G + "held").json()["metadata"]
+        r = self.sim.request(self.G + "held?dryRun=All", method="DELETE", token="tok-admin")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn("deletionTimestamp", r.json()["metadata"])
+        r = self.sim.request("/api/v1/namespaces/flux-system/serviceaccounts/sa?dryRun=All",
+                             method="DELETE", token="tok-admin")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.get("/api/v1/namespaces/flux-system/serviceaccounts/sa").status, 200)
+        self.assertEqual(self.get(self.G + "held").json()["metadata"], before)
+        r = self.sim.request("/api/v1/namespaces/flux-system/serviceaccounts/sa?dryRun=Maybe",
+                             method="DELETE", token="tok-admin")
+        self.assertEqual(r.status, 400, r.body)
+
+    def test_denied_write_is_403_naming_the_verb(self):
+        r = self.req("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterroles/role", token="tok-viewer")
+        self.assertEqual(r.status, 403, r.body)
+        self.assertIn('cannot delete resource "clusterroles"', r.json()["message"])
+
+    def test_namespace_terminates_until_empty(self):
+        r = self.req("DELETE", "/api/v1/namespaces/flux-system")
+        self.assertEqual(r.status, 200, r.body)
+        n = self.get("/api/v1/namespaces/flux-system").json()
+        self.assertEqual(n["status"]["phase"], "Terminating")
+        # content without finalizers is gone, the held Gadget waits
+        self.assertEqual(self.get("/api/v1/namespaces/flux-system/serviceaccounts/sa").status, 404)
+        self.assertIn("deletionTimestamp", self.get(self.G + "held").json()["metadata"])
+        r = self.req("PATCH", self.G + "held", [{"op": "remove", "path": "/metadata/finalizers"}],
+                     "application/json-patch+json")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.get("/api/v1/namespaces/flux-system").status, 404)
+
+    def test_crd_deletion_takes_its_objects(self):
+        crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com"
+        r = self.req("DELETE", crd)
+        self.assertEqual(r.status, 200, r.body)
+        conds = {c["type"]: c for c in self.get(crd).json()["status"]["conditions"]}
+        self.assertEqual(conds["Terminating"]["reason"], "InstanceDeletionInProgress")
+        self.assertEqual(self.get(self.G + "free").status, 404)
+        self.req("PATCH", self.G + "held", {"metadata": {"finalizers": []}}, "application/merge-patch+json")
+        self.assertEqual(self.get(crd).status, 404)
+        # the group is gone: any method gets the plain 404
+        self.assertEqual(self.req("DELETE", self.G + "held").status, 404)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
