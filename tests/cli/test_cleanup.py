@@ -244,6 +244,60 @@ class Denied(unittest.TestCase):
         self.assertIn("more steps failed; nothing was changed", r.err)
 
 
+def on_terminal(args, answer):
+    """Run the CLI with stdin, stdout and stderr on one pseudo-terminal,
+    type @answer at the confirmation prompt; (rc, everything shown)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import time
+    master, slave = pty.openpty()
+    p = subprocess.Popen([clitest.CLI] + list(args), stdin=slave, stdout=slave, stderr=slave,
+                         env=clitest.cli_env(), close_fds=True)
+    os.close(slave)
+    shown, answered = b"", False
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            shown += data
+        if not answered and b"[y/N] " in shown:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if p.poll() is not None and not r:
+            break
+    p.wait(30)
+    os.close(master)
+    return p.returncode, shown.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+class Terminal(unittest.TestCase):
+    def test_no_at_the_prompt_changes_nothing(self):
+        sim = clitest.Sim("rbac-only")
+        self.addCleanup(sim.stop)
+        rc, shown = on_terminal(["--kubeconfig", sim.kubeconfig, "cleanup"], "n")
+        self.assertEqual(rc, 1, shown)
+        self.assertIn("Carry out these", shown)
+        self.assertIn("cancelled; nothing was changed", shown)
+        self.assertEqual(writes(sim), [])
+
+    def test_yes_at_the_prompt_shows_progress_and_ends_none(self):
+        sim = clitest.Sim("rbac-only")
+        self.addCleanup(sim.stop)
+        rc, shown = on_terminal(["--kubeconfig", sim.kubeconfig, "cleanup"], "y")
+        self.assertEqual(rc, 0, shown)
+        self.assertRegex(shown, r"dry run \[1/\d+\] ok ")
+        self.assertRegex(shown, r"\n\[1/\d+\] ok ")
+        self.assertIn("the state is now none", shown)
+
+
 if __name__ == "__main__":
     clitest.require_shared()
     clitest.main()
