@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <yajl/yajl_gen.h>
 
 #include "cleanup.h"
@@ -269,6 +270,12 @@ probe_until_none(fluxstate_ctx *ctx, int wait)
 		r = NULL;
 		if (rc < 0 && rc != FLUXSTATE_ETIMEDOUT && rc != FLUXSTATE_EINVAL)
 			return rc;
+		if (rc == FLUXSTATE_EINVAL) {
+			/* nothing to watch (every read failed): look again in a second, not in a hot loop */
+			struct timespec ts = { 1, 0 };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
