@@ -1128,6 +1128,10 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		if (cc == CURLE_OPERATION_TIMEDOUT && fluxstate__now_ms() + 5 >= deadline)
 			op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms waiting for %s",
 				(unsigned long long)(fluxstate__now_ms() - op->t0), op->log_path);
+		else if (cc == CURLE_OPERATION_TIMEDOUT && c->ctx->request_timeout_ms && !op->watch &&
+			 fluxstate__now_ms() - op->t0 + 5 >= c->ctx->request_timeout_ms)
+			op_fail(op, FLUXSTATE_ENETWORK, "the request timeout (%u ms) passed waiting for %s",
+				c->ctx->request_timeout_ms, op->log_path);
 		else if (cc == CURLE_OPERATION_TIMEDOUT && !op->status)
 			op_fail(op, FLUXSTATE_ENETWORK, "timed out connecting to the server (connect timeout %u ms): %s",
 				c->ctx->connect_timeout_ms, op->errbuf[0] ? op->errbuf : curl_easy_strerror(cc));

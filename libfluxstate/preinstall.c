@@ -56,6 +56,7 @@ answer(char **ret_reason, int verdict, char *reason)
 FLUXSTATE_EXPORT int
 fluxstate_report_check_install(const fluxstate_report *report, const char *flux_version, char **ret_reason)
 {
+	const struct fluxstate__release *rel;
 	const char *min, *installed, *server;
 	char *want;
 	int same, r;
@@ -71,11 +72,13 @@ fluxstate_report_check_install(const fluxstate_report *report, const char *flux_
 		return answer(ret_reason, FLUXSTATE_EINVAL,
 			      fluxstate__asprintf("invalid Flux version \"%s\": expected a release such as v2.9.4",
 						  flux_version));
-	min = fluxstate__kube_minimum(flux_version);
-	if (!min)
+	rel = fluxstate__release_lookup(flux_version);
+	if (!rel)
 		return answer(ret_reason, FLUXSTATE_EINVAL,
-			      fluxstate__asprintf("Flux %s is not in the library's release table (Flux v2 releases)",
-						  flux_version));
+			      fluxstate__asprintf("Flux %s is not in the library's release table (%s to %s)", flux_version,
+						  fluxstate__releases[0].flux,
+						  fluxstate__releases[fluxstate__n_releases - 1].flux));
+	min = rel->kube_minimum;
 	want = fluxstate__normalize_version(flux_version);
 	if (!want)
 		return FLUXSTATE_ENOMEM;

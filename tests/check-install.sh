@@ -111,6 +111,15 @@ else
 	not_ok "pkg-config points into DESTDIR"
 	echo "# $pc_flags"
 fi
+# Static linking needs what the library links: Requires.private in the .pc.
+static_libs_ok() {
+	local f
+	f=$(pkg-config --static --libs fluxstate) || return 1
+	for l in -lcurl -lyaml -lyajl -lcrypto -pthread; do
+		grep -q -- "$l" <<<"$f" || { echo "missing $l in: $f"; return 1; }
+	done
+}
+check "pkg-config --static lists curl, yaml, yajl, crypto, pthread" static_libs_ok
 
 # --- C consumer --------------------------------------------------------------
 cp -r "$top/docs/examples/c" "$work/c"

@@ -7,7 +7,7 @@ packages=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libcurl4-openssl-dev libyaml-dev libyajl-dev libcmocka-dev libssl-dev
 	python3 python3-yaml python3-kubernetes python3-venv python3-pip python3-jsonschema
-	golang-go scdoc valgrind openssl git ca-certificates
+	golang-go scdoc doxygen valgrind openssl git ca-certificates
 )
 # The real kubectl is needed by the simulator's interop tests. Use the pinned
 # Google Cloud SDK binaries when present, otherwise Debian's kubernetes-client.

@@ -81,6 +81,7 @@ typedef struct fluxstate_cleanup_step fluxstate_cleanup_step;
  * these negative codes on failure. Codes are never renumbered, only appended.
  * @{
  */
+/** Error codes: 0 is success, each failure a distinct negative value. */
 enum fluxstate_error {
 	FLUXSTATE_OK = 0,
 	FLUXSTATE_ERROR = -1,     /**< anything else; read fluxstate_ctx_get_error() */
@@ -111,6 +112,7 @@ const char *fluxstate_strerror(int code);
  * @defgroup state Install states
  * @{
  */
+/** The install states a probe reports (fluxstate_report_get_state()). */
 enum fluxstate_install_state {
 	FLUXSTATE_INSTALL_UNKNOWN = 0,  /**< could not see enough to decide */
 	FLUXSTATE_INSTALL_NONE = 1,     /**< no trace of Flux: bootstrap freely */
@@ -200,6 +202,7 @@ const char *fluxstate_ctx_get_error(const fluxstate_ctx *ctx);
  * Override the kubeconfig context (kubectl --context). Must be called before
  * fluxstate_ctx_load_kubeconfig(); a context argument given to that call wins.
  *
+ * @param ctx The context.
  * @param name Context name, copied; NULL clears the override.
  * @return 0, FLUXSTATE_EINVAL (NULL ctx, or a kubeconfig is already loaded),
  *         or FLUXSTATE_ENOMEM.
@@ -242,6 +245,7 @@ int fluxstate_ctx_set_tls_server_name(fluxstate_ctx *ctx, const char *name);
  * $FLUX_SYSTEM_NAMESPACE and then "flux-system". May be called at any time;
  * it applies to the next probe.
  *
+ * @param ctx The context.
  * @param ns Namespace name, copied; NULL restores auto-detection.
  * @return 0, FLUXSTATE_EINVAL (NULL ctx or an invalid DNS label) or
  *         FLUXSTATE_ENOMEM.
@@ -286,6 +290,7 @@ typedef void (*fluxstate_log_fn)(const char *message, void *userdata);
  * traces are dropped. The handler is called from the thread that called
  * into the library, only during calls on @p ctx.
  *
+ * @param ctx The context.
  * @param fn Handler, or NULL to remove it.
  * @param userdata Passed back to @p fn.
  * @return 0 or FLUXSTATE_EINVAL.
@@ -299,6 +304,7 @@ int fluxstate_ctx_set_log_fn(fluxstate_ctx *ctx, fluxstate_log_fn fn, void *user
  * $HOME/.kube/config, else the in-cluster service account. Overrides set
  * earlier apply. Can be called once per context.
  *
+ * @param ctx The context.
  * @param path Kubeconfig file, or NULL for the default rules.
  * @param context Context to use (kubectl --context), or NULL for the
  *        override or current-context.
@@ -339,6 +345,7 @@ const char *fluxstate_ctx_get_current_context(const fluxstate_ctx *ctx);
  * cluster, user, server, tls-server-name, CA source, auth method,
  * namespace, proxy. This is what kubectl would use.
  *
+ * @param ctx The context, with a kubeconfig loaded.
  * @param[out] ret_json On success a NUL-terminated JSON object owned by the
  *             caller; release it with fluxstate_free().
  * @return 0 or a negative error code.
@@ -370,6 +377,7 @@ int fluxstate_ctx_describe_connection(fluxstate_ctx *ctx, char **ret_json);
  * whenever what was not seen could change the answer. NONE and HEALTHY are
  * never reported through such a blind spot.
  *
+ * @param ctx The context, with a kubeconfig loaded.
  * @param[out] ret On success, a new report owned by the caller; release it
  *             with fluxstate_report_free(). Left untouched on failure.
  * @return 0 or a negative error code; details in fluxstate_ctx_get_error().
@@ -394,6 +402,7 @@ int fluxstate_ctx_probe(fluxstate_ctx *ctx, fluxstate_report **ret);
  * @p since was taken (Kubernetes watch requests, not polling), or until
  * @p timeout_ms passes. Probe again afterwards to learn the new state.
  *
+ * @param ctx The context that made @p since.
  * @param since A report from fluxstate_ctx_probe() on this context.
  * @param timeout_ms How long to wait at most; 0 is rejected.
  * @return 0 when a change was seen, else a negative error code; details
@@ -429,6 +438,7 @@ int fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *si
  * against a kubeconfig that has one; together with
  * fluxstate_ctx_set_certificate_authority() the load fails with
  * FLUXSTATE_ECONFIG.
+ * @param ctx The context.
  * @param insecure Non-zero to skip verification; 0 to clear the option.
  * @since 0.2
  */
@@ -500,6 +510,7 @@ int fluxstate_ctx_set_impersonate_uid(fluxstate_ctx *ctx, const char *uid);
  * whose request runs out of time is not seen (a blind spot, so the state is
  * unknown) or, when every read fails, the probe fails. Watches of
  * fluxstate_ctx_wait_for_change() are long-lived and not bound by it.
+ * @param ctx The context.
  * @param timeout_ms Milliseconds; 0 = no per-request timeout (the default).
  * @since 0.2
  */
@@ -523,6 +534,7 @@ int fluxstate_ctx_set_disable_compression(fluxstate_ctx *ctx, int disable);
  * earlier apply. Can be called once per context, like
  * fluxstate_ctx_load_kubeconfig().
  *
+ * @param ctx The context.
  * @param data The kubeconfig (YAML or JSON); need not be NUL-terminated.
  *        Copied; the copy is wiped after parsing (it may hold secrets).
  * @param len Length of @p data in bytes.
@@ -701,6 +713,7 @@ const fluxstate_finding *fluxstate_report_get_finding(const fluxstate_report *re
  * The whole report as JSON, described by docs/report.schema.json
  * (schema "fluxstate.report/v1").
  *
+ * @param report The report.
  * @param[out] ret_json On success a NUL-terminated string owned by the
  *             caller; release it with fluxstate_free().
  * @return 0, FLUXSTATE_EINVAL or FLUXSTATE_ENOMEM.
@@ -715,6 +728,7 @@ int fluxstate_report_to_json(const fluxstate_report *report, char **ret_json);
  * re-apply) and the server's Kubernetes version must meet that release's
  * minimum (from the library's release table). Pure: no I/O.
  *
+ * @param report A report from fluxstate_ctx_probe().
  * @param flux_version A release such as "v2.9.4" (the leading "v" may be
  *        omitted).
  * @param[out] ret_reason Optional (may be NULL). On a 1 or 0 result, one
@@ -935,6 +949,7 @@ const fluxstate_cleanup_step *fluxstate_cleanup_plan_get_kept(const fluxstate_cl
 /**
  * The plan as JSON: {"state","namespace","steps":[…],"kept":[…]}, each step
  * {"phase","verb","kind","apiVersion","namespace","name","reason","destructive"}.
+ * @param plan The plan.
  * @param[out] ret_json Free with fluxstate_free().
  * @return 0, FLUXSTATE_EINVAL or FLUXSTATE_ENOMEM.
  * @since 0.2

@@ -1847,10 +1847,186 @@ test_big_list_streams(void **state)
 	fluxstate_ctx_free(ctx);
 }
 
+/* ---- fluxstate_ctx_cancel() and the per-request timeout ---- */
+
+struct canceller {
+	fluxstate_ctx *ctx;
+	unsigned int after_ms;
+	pthread_t thread;
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+
+	usleep(c->after_ms * 1000u);
+	fluxstate_ctx_cancel(c->ctx);
+	return NULL;
+}
+
+static void
+start_canceller(struct canceller *c, fluxstate_ctx *ctx, unsigned int after_ms)
+{
+	c->ctx = ctx;
+	c->after_ms = after_ms;
+	assert_int_equal(pthread_create(&c->thread, NULL, cancel_later, c), 0);
+}
+
+/* Run one list with a 20 s deadline; return the client_run code and the time taken. */
+static int
+run_list_long(fluxstate_ctx *ctx, struct fluxstate__result *res, uint64_t *took)
+{
+	struct fluxstate__client *c = ctx->client ? ctx->client : client_of(ctx);
+	struct fluxstate__query q = { .version = "v1", .resource = "configmaps", .namespace = "paging" };
+	struct items it = { 0 };
+	uint64_t t0 = fluxstate__now_ms();
+	int r;
+
+	assert_int_equal(fluxstate__client_add(c, &q, items_fn, &it, res), 0);
+	r = fluxstate__client_run(c, t0 + 20000);
+	*took = fluxstate__now_ms() - t0;
+	return r;
+}
+
+/* From another thread: a TLS handshake that never ends, then an exec plugin that hangs. */
+static void
+test_cancel_from_another_thread(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct canceller c;
+	uint64_t took;
+	char dir[128];
+	pid_t pid;
+	int r;
+
+	(void)state;
+	pid = use_raw_server(ctx, "silent", "https");
+	start_canceller(&c, ctx, 300);
+	r = run_list_long(ctx, &res, &took);
+	pthread_join(c.thread, NULL);
+	stop_raw_server(pid);
+	print_message("# cancel during a silent handshake: %d after %llu ms\n", r, (unsigned long long)took);
+	assert_int_equal(r, FLUXSTATE_ECANCELED);
+	assert_true(took >= 250 && took < 5000); /* long before the 20 s deadline */
+	fluxstate__result_clear(&res);
+	assert_int_equal(fluxstate__ctx_take_cancel(ctx), 1); /* the request is still pending until consumed */
+	fluxstate_ctx_free(ctx);
+
+	ctx = new_ctx("kubesim-admin");
+	plugin_dir(dir, sizeof(dir), "cancel-hang");
+	use_exec(ctx, "hang", "client.authentication.k8s.io/v1", 0, dir);
+	start_canceller(&c, ctx, 300);
+	r = run_list_long(ctx, &res, &took);
+	pthread_join(c.thread, NULL);
+	print_message("# cancel during an exec plugin wait: %d after %llu ms: %s\n", r, (unsigned long long)took,
+		      res.message);
+	assert_int_equal(r, FLUXSTATE_ECANCELED);
+	assert_true(took >= 250 && took < 5000);
+	assert_int_equal(res.code, FLUXSTATE_ECANCELED);
+	assert_non_null(strstr(res.message, "was stopped: canceled"));
+	assert_int_equal(plugin_runs(dir), 1);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
+static fluxstate_ctx *volatile alarm_ctx;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	fluxstate_ctx_cancel(alarm_ctx); /* async-signal-safe by contract */
+}
+
+/* The public calls: a pending cancel stops the next probe at once and is then consumed; a signal handler may cancel. */
+static void
+test_cancel_probe_and_signal(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	fluxstate_report *report = NULL;
+	struct sigaction sa = { 0 }, old;
+	uint64_t t0, took;
+	pid_t pid;
+
+	(void)state;
+	fluxstate_ctx_cancel(ctx);
+	fluxstate_ctx_cancel(ctx); /* twice is one request */
+	t0 = fluxstate__now_ms();
+	assert_int_equal(fluxstate_ctx_probe(ctx, &report), FLUXSTATE_ECANCELED);
+	assert_true(fluxstate__now_ms() - t0 < 1000);
+	assert_null(report);
+	assert_string_equal(fluxstate_strerror(FLUXSTATE_ECANCELED), "canceled");
+	/* consumed: the next probe runs */
+	assert_int_equal(fluxstate_ctx_probe(ctx, &report), 0);
+	assert_non_null(report);
+	/* a wait too */
+	fluxstate_ctx_cancel(ctx);
+	assert_int_equal(fluxstate_ctx_wait_for_change(ctx, report, 10000), FLUXSTATE_ECANCELED);
+	fluxstate_report_free(report);
+	report = NULL;
+	fluxstate_ctx_cancel(NULL); /* no-op */
+
+	/* from a signal handler, during a probe of a server that never answers */
+	pid = use_raw_server(ctx, "silent", "https");
+	assert_int_equal(fluxstate_ctx_set_timeout_ms(ctx, 20000), 0);
+	alarm_ctx = ctx;
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	t0 = fluxstate__now_ms();
+	alarm(1);
+	assert_int_equal(fluxstate_ctx_probe(ctx, &report), FLUXSTATE_ECANCELED);
+	took = fluxstate__now_ms() - t0;
+	sigaction(SIGALRM, &old, NULL);
+	stop_raw_server(pid);
+	print_message("# cancel from SIGALRM: after %llu ms: %s\n", (unsigned long long)took, fluxstate_ctx_get_error(ctx));
+	assert_true(took >= 900 && took < 6000);
+	assert_null(report);
+	fluxstate_ctx_free(ctx);
+}
+
+/* --request-timeout: one request gives up long before the operation's deadline. */
+static void
+test_request_timeout(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__result res;
+	struct items it;
+	uint64_t t0, took;
+	pid_t pid;
+
+	(void)state;
+	ctx->request_timeout_ms = 400;
+	pid = use_raw_server(ctx, "stall-body", "http");
+	t0 = fluxstate__now_ms();
+	list_cm(ctx, "paging", 0, 0, 20000, &res, &it);
+	took = fluxstate__now_ms() - t0;
+	stop_raw_server(pid);
+	print_message("# request timeout 400 ms, deadline 20 s: %d after %llu ms: %s\n", res.code,
+		      (unsigned long long)took, res.message);
+	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	assert_true(took < 15000); /* the per-request limit ended it, not the deadline */
+	assert_non_null(strstr(res.message, "the request timeout (400 ms) passed waiting for /api/v1/namespaces/paging/configmaps"));
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+	/* against the simulator a generous per-request limit changes nothing */
+	ctx = new_ctx("kubesim-admin");
+	ctx->request_timeout_ms = 10000;
+	list_cm(ctx, "paging", 0, 0, 20000, &res, &it);
+	assert_int_equal(res.code, 0);
+	fluxstate__result_clear(&res);
+	fluxstate_ctx_free(ctx);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cancel_from_another_thread),
+		cmocka_unit_test(test_cancel_probe_and_signal),
+		cmocka_unit_test(test_request_timeout),
 		cmocka_unit_test(test_token_and_paging),
 		cmocka_unit_test(test_basic_auth),
 		cmocka_unit_test(test_client_cert),
