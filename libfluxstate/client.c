@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 
 #include <fluxstate/fluxstate-version.h>
 
@@ -111,6 +113,8 @@ struct fluxstate__client {
 	struct curl_slist *connect_to;
 	char *proxy;
 	char *proxy_password;         /* to scrub from libcurl's messages, which quote the proxy URL */
+	char *proxy_shown;            /* scheme://host:port of the proxy in use (messages), or NULL */
+	int no_env_proxy;             /* loopback server: $HTTPS_PROXY/$HTTP_PROXY do not apply */
 	char *user_agent;
 	int watch_fired;
 	struct fluxstate__exec_state exec;
@@ -131,6 +135,83 @@ unsigned int
 fluxstate__client_n_requests(const struct fluxstate__client *client)
 {
 	return client ? client->n_requests : 0;
+}
+
+/* scheme://host[:port] of a proxy URL: what a message may show (no user, no password). */
+static char *
+proxy_display(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		out = fluxstate__asprintf("%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+	} else {
+		out = fluxstate__strdup("(an unparsable proxy URL)");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* Go's ProxyFromEnvironment never proxies localhost or a loopback address. */
+static int
+is_loopback_host(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char buf[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n > 2 && n < sizeof(buf) + 2 && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+/* $NO_PROXY names @host (as curl applies it: "*", the host, or a domain suffix; CIDRs not judged). */
+static int
+no_proxy_names(const char *host)
+{
+	const char *np = getenv("NO_PROXY"), *p;
+	size_t hl = strlen(host);
+
+	if (!np || !*np)
+		np = getenv("no_proxy");
+	for (p = np; p && *p;) {
+		size_t n = strcspn(p, ","), m;
+		const char *e = p;
+
+		while (n && isspace((unsigned char)*e)) {
+			e++;
+			n--;
+		}
+		m = n;
+		while (m && isspace((unsigned char)e[m - 1]))
+			m--;
+		if (m && e[0] == '.') {
+			e++;
+			m--;
+		}
+		if ((m == 1 && e[0] == '*') || memchr(e, '/', m) ||
+		    (m && m <= hl && strncasecmp(host + hl - m, e, m) == 0 && (m == hl || host[hl - m - 1] == '.')))
+			return 1;
+		p += strcspn(p, ",");
+		if (*p)
+			p++;
+	}
+	return 0;
 }
 
 /* Split scheme://host[:port] into host (with IPv6 brackets) and port. */
@@ -209,8 +290,20 @@ fluxstate__client_new(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, st
 	} else {
 		c->base_url = fluxstate__asprintf("%s%s", conn->server, conn->path_prefix ? conn->path_prefix : "");
 	}
+	if (!(conn->proxy_url && *conn->proxy_url) && r == 0) {
+		/* the environment's proxy, by Go's rules: never for loopback, HTTPS_PROXY before https_proxy */
+		const char *env = c->send_credentials ? getenv("HTTPS_PROXY") : getenv("HTTP_PROXY");
+
+		if (!env || !*env)
+			env = c->send_credentials ? getenv("https_proxy") : getenv("http_proxy");
+		c->no_env_proxy = is_loopback_host(host);
+		if (env && *env && !c->no_env_proxy && !no_proxy_names(host) && !(c->proxy_shown = proxy_display(env)))
+			r = FLUXSTATE_ENOMEM;
+	}
 	free(host);
 	if (conn->proxy_url && *conn->proxy_url) {
+		if (!(c->proxy_shown = proxy_display(conn->proxy_url)))
+			r = FLUXSTATE_ENOMEM;
 		c->proxy = fluxstate__has_prefix(conn->proxy_url, "socks5://")
 				   ? fluxstate__asprintf("socks5h://%s", conn->proxy_url + 9)
 				   : fluxstate__strdup(conn->proxy_url);
@@ -302,6 +395,7 @@ fluxstate__client_free(struct fluxstate__client *client)
 	free(client->host_header);
 	fluxstate__free_secret(client->proxy); /* may carry user:password */
 	fluxstate__free_secret(client->proxy_password);
+	free(client->proxy_shown);
 	free(client->user_agent);
 	fluxstate__exec_state_clear(&client->exec);
 	free(client);
@@ -837,6 +931,8 @@ op_start(struct op *op, uint64_t deadline)
 		curl_easy_setopt(op->easy, CURLOPT_ACCEPT_ENCODING, "gzip");
 	if (c->connect_to)
 		curl_easy_setopt(op->easy, CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->no_env_proxy && !c->proxy)
+		curl_easy_setopt(op->easy, CURLOPT_PROXY, ""); /* ignore $HTTPS_PROXY/$HTTP_PROXY */
 	if (c->proxy) {
 		curl_easy_setopt(op->easy, CURLOPT_PROXY, c->proxy);
 		/* proxy-url wins over $NO_PROXY, as Go's http.ProxyURL (libcurl would still read it) */
@@ -1080,6 +1176,25 @@ finish_ok(struct op *op, struct fluxstate__json *top)
 	op->state = OP_DONE;
 }
 
+/* Record how far the request in flight got (what a failure message can claim). */
+static void
+note_reached(struct op *op)
+{
+	curl_off_t tls = 0;
+	char *ip = NULL;
+	int tcp, r;
+
+	if (!op->easy)
+		return;
+	/* libcurl 7.88 sets the peer address once TCP connects, the connect time only after TLS */
+	curl_easy_getinfo(op->easy, CURLINFO_PRIMARY_IP, &ip);
+	curl_easy_getinfo(op->easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+	tcp = ip && *ip;
+	r = op->status || tls > 0 || (tcp && !op->client->send_credentials) ? 2 : tcp ? 1 : 0;
+	if (r > op->res->reached)
+		op->res->reached = r;
+}
+
 /* A transfer finished: decide what comes next for @op. */
 static void
 op_done(struct op *op, CURLcode cc, uint64_t deadline)
@@ -1093,6 +1208,7 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 	if (status)
 		op->status = status;
 	op->res->http_status = op->status;
+	note_reached(op);
 
 	if (op->watch && op->fired) {
 		op_log(op, "event");
@@ -1125,6 +1241,7 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		scrub_secret(op->errbuf, c->proxy_password);
 		snprintf(outcome, sizeof(outcome), "curl error %d", (int)cc);
 		op_log(op, outcome);
+		op->res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 		if (cc == CURLE_OPERATION_TIMEDOUT && fluxstate__now_ms() + 5 >= deadline)
 			op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms waiting for %s",
 				(unsigned long long)(fluxstate__now_ms() - op->t0), op->log_path);
@@ -1137,6 +1254,9 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 				c->ctx->connect_timeout_ms, op->errbuf[0] ? op->errbuf : curl_easy_strerror(cc));
 		else if (cc == CURLE_PARTIAL_FILE)
 			op_fail(op, FLUXSTATE_EPROTOCOL, "truncated response from the server: %s",
+				op->errbuf[0] ? op->errbuf : curl_easy_strerror(cc));
+		else if (c->proxy_shown && !op->status)
+			op_fail(op, FLUXSTATE_ENETWORK, "through the proxy %s: %s", c->proxy_shown,
 				op->errbuf[0] ? op->errbuf : curl_easy_strerror(cc));
 		else
 			op_fail(op, FLUXSTATE_ENETWORK, "%s", op->errbuf[0] ? op->errbuf : curl_easy_strerror(cc));
@@ -1356,6 +1476,8 @@ finish_ops(struct fluxstate__client *c, uint64_t t_start)
 	for (op = c->ops; op; op = next) {
 		next = op->next;
 		if (op->state != OP_DONE && !op->watch) {
+			note_reached(op);
+			op->res->timed_out = 1;
 			if (op->state == OP_RUNNING && op->log_path)
 				op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms while reading %s%s",
 					(unsigned long long)(fluxstate__now_ms() - t_start),

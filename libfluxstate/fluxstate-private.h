@@ -268,6 +268,8 @@ struct fluxstate__result {
 	int restarted;                  /* the list restarted once after 410 Expired */
 	int conflict;                   /* a write was answered 409 Conflict or 422 (a failed patch test op) */
 	unsigned int n_requests;        /* HTTP requests this query took (pages, retries) */
+	int reached;                    /* furthest a request got: 1 TCP connected, 2 TLS done too */
+	int timed_out;                  /* it failed by a timeout (connect timeout or deadline) */
 };
 void fluxstate__result_clear(struct fluxstate__result *r);
 

@@ -404,16 +404,63 @@ same_blind_spot(struct fluxstate__observations *obs, const char *kind, const cha
 }
 
 /*
+ * A probe cut short by the deadline, or whose requests all went unanswered,
+ * knows nothing: say so (ETIMEDOUT/ENETWORK: "cannot complete", exit 4)
+ * rather than report blind spots as if access had been denied.
+ */
+static int
+unanswered(struct observe *o, size_t from, size_t n_answered)
+{
+	const struct read *cut = NULL, *first = NULL;
+	size_t i, n_cut = 0;
+	int tcp = 0, tls = 0, all_timeouts = 1;
+
+	for (i = from; i < o->n_reads; i++) {
+		const struct read *rd = &o->reads[i];
+
+		if (rd->res.code == FLUXSTATE_ETIMEDOUT && !n_cut++)
+			cut = rd;
+		if (rd->res.code && !first)
+			first = rd;
+		if (rd->res.code && !rd->res.timed_out)
+			all_timeouts = 0;
+		tcp |= rd->res.reached >= 1;
+		tls |= rd->res.reached >= 2;
+	}
+	if (n_answered && n_cut)
+		return fluxstate__error(o->ctx, FLUXSTATE_ETIMEDOUT,
+					"the %u ms deadline passed before %zu of %zu reads finished (%s %s: %s); "
+					"a partial view decides nothing: allow more time",
+					o->ctx->timeout_ms, n_cut, o->n_reads - from, cut->q.resource ? "list" : "get",
+					cut->q.resource ? cut->q.resource : cut->q.raw_path,
+					cut->res.message ? cut->res.message : "timed out");
+	if (n_answered || !first)
+		return 0;
+	/* no HTTP answer at all */
+	if (tcp && !tls && all_timeouts)
+		return fluxstate__error(o->ctx, n_cut ? FLUXSTATE_ETIMEDOUT : FLUXSTATE_ENETWORK,
+					"no request got an answer%s: the server accepted TCP connections but the TLS "
+					"handshake never completed (is this the API server's address and port?): %s",
+					n_cut ? " before the deadline" : "", first->res.message ? first->res.message : "");
+	if (n_cut)
+		return fluxstate__error(o->ctx, FLUXSTATE_ETIMEDOUT,
+					"no request got an answer before the %u ms deadline%s: %s", o->ctx->timeout_ms,
+					tls ? " (the API server accepted connections)" : "",
+					cut->res.message ? cut->res.message : "timed out");
+	return 0; /* the caller: every read failed, "cannot reach" or "reached, but" */
+}
+
+/*
  * Turn failed reads into blind spots. Whole-probe failures are returned
- * instead: 401 or unobtainable credentials anywhere, or every read failing
- * the same way (cannot connect, deadline).
+ * instead: 401 or unobtainable credentials anywhere, the deadline cutting
+ * reads off, no request answered, or every read failing the same way.
  */
 static int
 collect(struct observe *o, size_t from, int *ret_all_failed_code)
 {
 	struct fluxstate__observations *obs = o->obs;
-	size_t i, n_failed = 0;
-	int common = 0;
+	size_t i, n_failed = 0, n_answered = 0;
+	int common = 0, code;
 
 	for (i = from; i < o->n_reads; i++) {
 		struct read *rd = &o->reads[i];
@@ -423,9 +470,9 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 		const char *in = rd->q.namespace ? " in namespace " : "";
 		const char *ns = rd->q.namespace ? rd->q.namespace : "";
 		char *message;
-		int code;
 
 		obs->n_requests += rd->res.n_requests;
+		n_answered += rd->res.http_status != 0;
 		/* every apiserver list names its resourceVersion; a 200 without one ({} from a proxy) listed nothing */
 		if (rd->q.resource && rd->res.code == 0 && !rd->res.not_found && !rd->res.resource_version)
 			rd->incomplete = "the answer is not a Kubernetes list (no metadata.resourceVersion)";
@@ -484,9 +531,15 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 		if (!b->kind || !b->api_version || (rd->q.namespace && !b->namespace))
 			return FLUXSTATE_ENOMEM;
 	}
-	*ret_all_failed_code = (n_failed && n_failed == o->n_reads - from &&
-				(common == FLUXSTATE_ENETWORK || common == FLUXSTATE_ETIMEDOUT ||
-				 common == FLUXSTATE_EPROTOCOL)) ? common : 0;
+	code = unanswered(o, from, n_answered);
+	if (code < 0)
+		return code;
+	if (n_failed && n_failed == o->n_reads - from && !n_answered)
+		*ret_all_failed_code = FLUXSTATE_ENETWORK; /* never connected */
+	else
+		*ret_all_failed_code = (n_failed && n_failed == o->n_reads - from &&
+					(common == FLUXSTATE_ENETWORK || common == FLUXSTATE_ETIMEDOUT ||
+					 common == FLUXSTATE_EPROTOCOL)) ? common : 0;
 	return 0;
 }
 
@@ -825,9 +878,15 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		else if (res->code == 0)
 			rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
 					      o->reads[1].incomplete);
-		else
+		else if (all_failed == FLUXSTATE_ENETWORK && (res->reached >= 2 || res->http_status))
+			rc = fluxstate__error(ctx, all_failed, "the API server was reached, but every request failed: %s",
+					      res->message ? res->message : "no request succeeded");
+		else if (all_failed == FLUXSTATE_ENETWORK)
 			rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
 					      res->message ? res->message : "no request succeeded");
+		else /* the message says what was wrong with the answers: no "malformed reply: malformed JSON" */
+			rc = fluxstate__error(ctx, all_failed, "no request got a usable answer: %s",
+					      res->message ? res->message : fluxstate_strerror(all_failed));
 		goto out;
 	}
 	rc = choose_namespace(o);

@@ -150,6 +150,36 @@ class Unreachable(unittest.TestCase):
         finally:
             sock.close()
 
+    def test_deadline_cutting_one_list_is_exit_4(self):
+        # The cluster answers, but the Deployments list is slower than
+        # --timeout: the probe did not complete (exit 4, the deadline named),
+        # not "unknown" with a hint to grant read access (exit 3).
+        config = os.path.join(self.tmp, "slow.yaml")
+        with open(config, "w") as f:
+            f.write("faults:\n  - {path: '^/apis/apps/v1/deployments$', delayMs: 6000}\n")
+        sim = clitest.Sim(clitest.seed(), extra_args=["--config", config])
+        self.addCleanup(sim.stop)
+        r = run("--kubeconfig", sim.kubeconfig, "--timeout", "1500ms")
+        self.assertEqual(r.rc, 4, r)
+        self.assertEqual(r.out, "", r)
+        self.assertRegex(r.err, r"^fluxstate: the 1500 ms deadline passed before .*deployments", r)
+        self.assertNotIn("grant read access", r.err + r.out, r)
+        self.assertLess(r.elapsed, 4.0, r)
+
+    def test_tls_that_never_completes_is_exit_4_with_its_cause(self):
+        # TCP accepted, no TLS: kubectl's defaults (10 s connect timeout, 30 s
+        # deadline) once gave exit 3; the connect timeouts and the deadline
+        # together must give exit 4 naming the handshake.
+        sock, port = clitest.black_hole()
+        try:
+            path = clitest.kubeconfig_for_server(os.path.join(self.tmp, "kc"), "https://127.0.0.1:%d" % port)
+            r = run("--kubeconfig", path, "--timeout", "12s", timeout=60)
+            self.assertEqual(r.rc, 4, r)
+            self.assertIn("TLS handshake never completed", r.err, r)
+            self.assertNotIn("grant read access", r.err + r.out, r)
+        finally:
+            sock.close()
+
 
 if __name__ == "__main__":
     clitest.main()

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <fluxstate/fluxstate.h>
 
@@ -111,6 +114,56 @@ main(void)
 		kubesim_stop(&sim);
 	}
 
+	/*
+	 * The deadline cuts one read off (a slow Deployments list): the probe
+	 * did not complete, ETIMEDOUT (exit 4), not "unknown" with a hint to
+	 * grant read access.
+	 */
+	if (kubesim_start_scenario_config(&sim, "empty-cluster",
+					  "faults:\n  - {path: '^/apis/apps/v1/deployments$', delayMs: 5000}\n") == 0) {
+		t0 = now_ms();
+		rc = probe(&sim, 1500, 0, &r, err, sizeof(err));
+		check(rc == FLUXSTATE_ETIMEDOUT && !r, "one list cut off by the deadline: ETIMEDOUT, no report", err);
+		check(strstr(err, "deadline") && strstr(err, "deployments") && !strstr(err, "access"),
+		      "the message names the deadline and the list", err);
+		check(now_ms() - t0 < 2500, "returned near the 1500 ms deadline", NULL);
+		fluxstate_report_free(r);
+		kubesim_stop(&sim);
+	}
+
+	/* a 403 on one list stays a blind spot: unknown, with the access finding */
+	if (kubesim_start_scenario_config(&sim, "empty-cluster",
+					  "faults:\n  - {path: '^/apis/apps/v1/deployments$', status: 403}\n") == 0) {
+		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
+		check(rc == 0 && r && fluxstate_report_get_state(r) == FLUXSTATE_INSTALL_UNKNOWN &&
+		      access_finding(r, "Deployment"), "a 403 on Deployments: unknown with an access finding",
+		      r ? fluxstate_report_get_summary(r) : err);
+		fluxstate_report_free(r);
+		kubesim_stop(&sim);
+	}
+
+	/* every connection reset after the headers: reached, so not "cannot reach" */
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '.', reset: true}\n") == 0) {
+		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
+		check(rc == FLUXSTATE_ENETWORK && !r, "a reset on every request: ENETWORK", err);
+		check(!strstr(err, "cannot reach") && strstr(err, "reset"),
+		      "the message says the server was reached and reset the connections", err);
+		fluxstate_report_free(r);
+		kubesim_stop(&sim);
+	}
+
+	/* malformed JSON everywhere: one plain message, no "malformed reply…: malformed JSON…" */
+	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '.', malformed: true}\n") == 0) {
+		const char *m;
+
+		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
+		m = strstr(err, "malformed");
+		check(rc == FLUXSTATE_EPROTOCOL && !r, "malformed JSON on every request: EPROTOCOL", err);
+		check(m && !strstr(m + 1, "malformed"), "the message says malformed once", err);
+		fluxstate_report_free(r);
+		kubesim_stop(&sim);
+	}
+
 	/* an address that answers 404 (or `{}`) to everything is not a Kubernetes API: no report, never none */
 	if (kubesim_start_scenario_config(&sim, "empty-cluster", "faults:\n  - {path: '.', status: 404}\n") == 0) {
 		rc = probe(&sim, 10000, 0, &r, err, sizeof(err));
@@ -167,6 +220,54 @@ main(void)
 		      "reported as a warning", NULL);
 		fluxstate_report_free(r);
 		kubesim_stop(&sim);
+	}
+
+	/*
+	 * TCP accepted, TLS never answered (a listening socket nobody serves):
+	 * no request got an answer, so the probe fails at the deadline with a
+	 * message about the handshake, not "unknown" after 30 s.
+	 */
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t alen = sizeof(a);
+		int ls = socket(AF_INET, SOCK_STREAM, 0);
+		char path[] = "/tmp/fluxstate-probe-errors-XXXXXX";
+		int fd = mkstemp(path);
+
+		if (ls >= 0 && fd >= 0 && bind(ls, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(ls, 64) == 0 &&
+		    getsockname(ls, (struct sockaddr *)&a, &alen) == 0) {
+			fluxstate_ctx *ctx = NULL;
+			FILE *f = fdopen(fd, "w");
+
+			fprintf(f, "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+				   "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:%d', insecure-skip-tls-verify: true}}]\n"
+				   "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n",
+				ntohs(a.sin_port));
+			fclose(f);
+			fd = -1;
+			r = NULL;
+			t0 = now_ms();
+			rc = fluxstate_ctx_new(&ctx);
+			rc = rc ? rc : fluxstate_ctx_load_kubeconfig(ctx, path, NULL);
+			rc = rc ? rc : fluxstate_ctx_set_timeout_ms(ctx, 1500);
+			/* connect timeouts end the first requests, the deadline the later ones (as 10 s vs 30 s) */
+			rc = rc ? rc : fluxstate_ctx_set_connect_timeout_ms(ctx, 500);
+			rc = rc ? rc : fluxstate_ctx_probe(ctx, &r);
+			snprintf(err, sizeof(err), "%s", fluxstate_ctx_get_error(ctx));
+			check((rc == FLUXSTATE_ETIMEDOUT || rc == FLUXSTATE_ENETWORK) && !r,
+			      "TLS never completes: ETIMEDOUT or ENETWORK, no report", err);
+			check(strstr(err, "TLS handshake never completed") != NULL, "the message names the handshake", err);
+			check(now_ms() - t0 < 2500, "returned near the 1500 ms deadline", NULL);
+			fluxstate_report_free(r);
+			fluxstate_ctx_free(ctx);
+		} else {
+			check(0, "listen on a loopback port", NULL);
+		}
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		if (ls >= 0)
+			close(ls);
 	}
 
 	/* the namespace: option > controllers > $FLUX_SYSTEM_NAMESPACE > flux-system */

@@ -1075,12 +1075,36 @@ test_proxy_url(void **state)
 	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
 	assert_non_null(strstr(res.message, "xxxxx"));
 	fluxstate__result_clear(&res);
-	/* a proxy that is not there: a network error naming no secret */
+	/* a proxy that is not there: a network error naming the proxy, but no secret */
 	free(ctx->conn->proxy_url);
-	ctx->conn->proxy_url = strdup(url); /* the proxy is stopped now */
+	snprintf(url, sizeof(url), "http://user:" BASIC_PASSWORD "@127.0.0.1:%d", port); /* stopped now */
+	ctx->conn->proxy_url = strdup(url);
 	client_of(ctx);
 	list_cm(ctx, "paging", 311, 0, 10000, &res, &it);
 	assert_int_equal(res.code, FLUXSTATE_ENETWORK);
+	snprintf(want, sizeof(want), "through the proxy http://127.0.0.1:%d: ", port);
+	print_message("# proxy gone: %s\n", res.message);
+	if (!strstr(res.message, want) || strstr(res.message, "user"))
+		fail_msg("message: %s", res.message);
+	fluxstate__result_clear(&res);
+
+	/*
+	 * $HTTPS_PROXY does not apply to a loopback API server (Go's
+	 * ProxyFromEnvironment, so kubectl): the request goes straight there
+	 * although the proxy named is not even listening.
+	 */
+	free(ctx->conn->proxy_url);
+	ctx->conn->proxy_url = NULL;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	setenv("HTTPS_PROXY", url, 1);
+	setenv("https_proxy", url, 1);
+	client_of(ctx);
+	list_cm(ctx, "paging", 319, 0, 10000, &res, &it);
+	unsetenv("HTTPS_PROXY");
+	unsetenv("https_proxy");
+	if (res.code != 0)
+		fail_msg("loopback through $HTTPS_PROXY: %s", res.message);
+	assert_int_equal(it.n, 7);
 	fluxstate__result_clear(&res);
 	fluxstate_ctx_free(ctx);
 }
