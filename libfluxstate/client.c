@@ -76,6 +76,7 @@ struct op {
 	int watch;                    /* a watch request (fluxstate__client_watch) */
 	const char *watch_rv;
 	int fired;                    /* watch: an event arrived */
+	unsigned int watch_backoff_ms;  /* watch: wait before the next re-establishment */
 
 	enum op_state state;
 	uint64_t not_before;          /* retry wait */
@@ -1195,6 +1196,28 @@ note_reached(struct op *op)
 		op->res->reached = r;
 }
 
+/*
+ * A watch that broke (connection dropped or reset, stream cut mid-event,
+ * a 5xx/429): watch again from the same version after a backoff, as
+ * client-go's reflector does (0.8 s doubling to 30 s), until the deadline
+ * ends the wait. The failure is kept as the reason if nothing changes.
+ */
+static void
+op_rewatch(struct op *op, uint64_t deadline, const char *why)
+{
+	uint64_t now = fluxstate__now_ms();
+
+	op_log(op, "watch broken, re-establishing");
+	free(op->res->message);
+	op->res->message = fluxstate__strdup(why);
+	op->watch_backoff_ms = op->watch_backoff_ms ? op->watch_backoff_ms * 2 : 800;
+	if (op->watch_backoff_ms > 30000)
+		op->watch_backoff_ms = 30000;
+	op->state = OP_PENDING;
+	op->not_before = now + op->watch_backoff_ms < deadline ? now + op->watch_backoff_ms : deadline;
+	op_reset_request(op);
+}
+
 /* A transfer finished: decide what comes next for @op. */
 static void
 op_done(struct op *op, CURLcode cc, uint64_t deadline)
@@ -1229,6 +1252,13 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 			free(m);
 			return;
 		}
+		if (op->watch && strcmp(e, "stopped by the item callback") != 0 && strcmp(e, "out of memory") != 0) {
+			char *why = fluxstate__asprintf("the watch stream broke: %s", e);
+
+			op_rewatch(op, deadline, why ? why : "the watch stream broke");
+			free(why);
+			return;
+		}
 		if (strcmp(e, "stopped by the item callback") == 0)
 			op_fail(op, FLUXSTATE_ERROR, "stopped by the item callback");
 		else if (strcmp(e, "out of memory") == 0)
@@ -1241,6 +1271,14 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		scrub_secret(op->errbuf, c->proxy_password);
 		snprintf(outcome, sizeof(outcome), "curl error %d", (int)cc);
 		op_log(op, outcome);
+		if (op->watch && !(cc == CURLE_OPERATION_TIMEDOUT && fluxstate__now_ms() + 5 >= deadline)) {
+			char *why = fluxstate__asprintf("the watch connection broke: %s",
+							op->errbuf[0] ? op->errbuf : curl_easy_strerror(cc));
+
+			op_rewatch(op, deadline, why ? why : "the watch connection broke");
+			free(why);
+			return;
+		}
 		op->res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 		if (cc == CURLE_OPERATION_TIMEDOUT && fluxstate__now_ms() + 5 >= deadline)
 			op_fail(op, FLUXSTATE_ETIMEDOUT, "the deadline passed after %llu ms waiting for %s",
@@ -1276,6 +1314,15 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 			}
 		}
 		r = fluxstate__json_stream_finish(op->stream, &top);
+		if (r < 0 && op->watch && r != FLUXSTATE_ENOMEM) {
+			/* the server ended the stream in the middle of an event */
+			char *why = fluxstate__asprintf("the watch stream ended mid-event: %s",
+							fluxstate__json_stream_error(op->stream));
+
+			op_rewatch(op, deadline, why ? why : "the watch stream ended mid-event");
+			free(why);
+			return;
+		}
 		if (r < 0) {
 			op_log(op, "bad JSON");
 			fail_bad_json(op, r == FLUXSTATE_ENOMEM ? r : FLUXSTATE_EPROTOCOL,
@@ -1367,6 +1414,10 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 		break;
 	default:
 		break;
+	}
+	if (op->watch && (op->status == 429 || op->status >= 500)) {
+		op_rewatch(op, deadline, op->res->message ? op->res->message : "the watch request failed");
+		return;
 	}
 	if (op->status == 429 || op->status >= 500) {
 		ra = retry_after_seconds(op->retry_after);
@@ -1547,7 +1598,14 @@ fluxstate__client_watch(struct fluxstate__client *client, const struct fluxstate
 						      op->res->message ? op->res->message : fluxstate_strerror(op->res->code));
 				break;
 			}
-		if (rc == FLUXSTATE_ETIMEDOUT)
+		for (op = client->ops; rc == FLUXSTATE_ETIMEDOUT && op; op = op->next)
+			if (op->res->message && op->watch_backoff_ms) {
+				/* a watch kept breaking: say so, it may be why nothing was seen */
+				rc = fluxstate__error(client->ctx, rc, "no change before the deadline (watching %s: %s)",
+						      op->q.resource ? op->q.resource : "?", op->res->message);
+				break;
+			}
+		if (rc == FLUXSTATE_ETIMEDOUT && !op)
 			fluxstate__error(client->ctx, rc, "no change before the deadline");
 	}
 done:

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +86,14 @@ fluxstate_ctx_wait_for_change(fluxstate_ctx *ctx, const fluxstate_report *since,
 	rc = fluxstate__client_watch(client, queries, rvs, since->n_watch, fluxstate__now_ms() + timeout_ms);
 	free(queries);
 	free(rvs);
-	if (rc == FLUXSTATE_ETIMEDOUT)
-		return fluxstate__error(ctx, rc, "nothing that decides the Flux state changed within %u ms", timeout_ms);
+	if (rc == FLUXSTATE_ETIMEDOUT) {
+		/* keep why a watch kept breaking, if one did: "no change before the deadline (watching …)" */
+		const char *why = strstr(ctx->error, " (watching ");
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "%s", why ? why : "");
+		return fluxstate__error(ctx, rc, "nothing that decides the Flux state changed within %u ms%s",
+					timeout_ms, detail);
+	}
 	return fluxstate__ctx_end_op(ctx, rc);
 }

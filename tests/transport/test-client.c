@@ -1413,6 +1413,30 @@ start_raw_server(const char *mode, int *port)
 				if (strstr(req, "\r\n\r\n"))
 					break;
 			}
+			if (strcmp(mode, "watch-drop") == 0) {
+				/*
+				 * 1st watch: cut mid-event (connection closed); 2nd: the
+				 * chunked body ends mid-event; 3rd: an event.
+				 */
+				static int n_conn;
+				static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+							   "Transfer-Encoding: chunked\r\n\r\n";
+				static const char half[] = "10\r\n{\"type\":\"ADDED\",\r\n";
+				static const char end[] = "0\r\n\r\n";
+				static const char event[] =
+					"3e\r\n{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\"}},\"extra\":1}\n\r\n";
+				int ok = write(fd, head, sizeof(head) - 1) > 0;
+
+				n_conn++;
+				ok = ok && write(fd, n_conn < 3 ? half : event, n_conn < 3 ? sizeof(half) - 1 : sizeof(event) - 1) > 0;
+				if (ok && n_conn == 2)
+					ok = write(fd, end, sizeof(end) - 1) > 0;
+				if (!ok)
+					_exit(1);
+				if (n_conn != 3)
+					close(fd);
+				continue;
+			}
 			if (strcmp(mode, "html") == 0) {
 				static const char page[] =
 					"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n"
@@ -1799,6 +1823,33 @@ test_watch(void **state)
 	fluxstate_ctx_free(ctx);
 }
 
+/*
+ * A watch the server drops (cut mid-event, or a stream that ends
+ * mid-event) is watched again after a backoff, not reported as malformed
+ * JSON: the third watch gets the event.
+ */
+static void
+test_watch_reestablished(void **state)
+{
+	fluxstate_ctx *ctx = new_ctx("kubesim-admin");
+	struct fluxstate__query q = { .version = "v1", .resource = "configmaps", .namespace = "conc" };
+	const char *rvs[1] = { "7" };
+	uint64_t t0, took;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	pid = use_raw_server(ctx, "watch-drop", "http");
+	t0 = fluxstate__now_ms();
+	rc = fluxstate__client_watch(ctx->client, &q, rvs, 1, fluxstate__now_ms() + 10000);
+	took = fluxstate__now_ms() - t0;
+	stop_raw_server(pid);
+	print_message("# dropped watch: %d after %llu ms: %s\n", rc, (unsigned long long)took, fluxstate_ctx_get_error(ctx));
+	assert_int_equal(rc, 0);
+	assert_true(took >= 2300 && took < 6000); /* backoff 0.8 s, then 1.6 s */
+	fluxstate_ctx_free(ctx);
+}
+
 static long
 vm_hwm_kb(void)
 {
@@ -2081,6 +2132,7 @@ main(void)
 		cmocka_unit_test(test_http2_multiplexed),
 		cmocka_unit_test(test_contexts_on_threads),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_watch_reestablished),
 		cmocka_unit_test(test_big_list_streams),
 	};
 
