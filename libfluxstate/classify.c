@@ -10,7 +10,7 @@
 #include "detect.h"
 
 #define CRD_API "apiextensions.k8s.io/v1"
-#define MAX_CR_FINDINGS_PER_KIND 25
+#define MAX_CR_FINDINGS_PER_KIND FLUXSTATE__MAX_CR_EXAMPLES
 
 #define ADD(...) do { if (!fluxstate__report_add_finding(__VA_ARGS__)) goto oom; } while (0)
 
@@ -205,22 +205,6 @@ find_mine(const struct cls *c, const char *component)
 		if (fluxstate__streq(component_of(d), component))
 			return d;
 	}
-	return NULL;
-}
-
-/* The owning controller of a CR kind, by group and kind. */
-static const struct fluxstate__crd_info *
-cr_info(const struct fluxstate__obs_cr *cr)
-{
-	size_t i;
-	const char *slash = cr->api_version ? strchr(cr->api_version, '/') : NULL;
-	size_t glen = slash ? (size_t)(slash - cr->api_version) : 0;
-
-	for (i = 0; i < fluxstate__n_crds; i++)
-		if (fluxstate__streq(fluxstate__crds[i].kind, cr->kind) &&
-		    (!slash || (strlen(fluxstate__crds[i].group) == glen &&
-				strncmp(fluxstate__crds[i].group, cr->api_version, glen) == 0)))
-			return &fluxstate__crds[i];
 	return NULL;
 }
 
@@ -555,7 +539,7 @@ static int
 report_crds(struct cls *c, int residual)
 {
 	struct fluxstate_report *r = c->r;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < c->obs->n_crds; i++) {
 		const struct fluxstate__obs_crd *crd = &c->obs->crds[i];
@@ -564,13 +548,7 @@ report_crds(struct cls *c, int residual)
 		int bootstrapped_labels = fluxstate__meta_label(&crd->meta, FLUXSTATE__LABEL_KS_NAME) ||
 					  fluxstate__meta_label(&crd->meta, FLUXSTATE__LABEL_KS_NAMESPACE);
 
-		for (j = 0; j < c->obs->n_crs; j++) {
-			const struct fluxstate__obs_cr *cr = &c->obs->crs[j];
-			const struct fluxstate__crd_info *info = cr_info(cr);
-
-			if (info && fluxstate__streq(info->name, crd->meta.name) && cr->meta.n_finalizers)
-				blocked++;
-		}
+		blocked = fluxstate__obs_cr_tally(c->obs, fluxstate__crd_lookup(crd->meta.name))->n_finalizers;
 		if (residual && crd == c->gitrepo_crd && bootstrapped_labels)
 			flags |= FLUXSTATE_FLAG_BLOCKS_FLUX_INSTALL;
 		if (crd_terminating(crd)) {
@@ -610,10 +588,9 @@ report_namespace(struct cls *c, int residual)
 
 	if (!n)
 		return 0;
-	for (i = 0; i < c->obs->n_crs; i++)
-		if (fluxstate__streq(c->obs->crs[i].meta.namespace, n->meta.name) &&
-		    c->obs->crs[i].meta.n_finalizers)
-			blocked++;
+	/* ns_obj is the inspected namespace, the one the tallies count in */
+	for (i = 0; i < fluxstate__n_crds; i++)
+		blocked += fluxstate__obs_cr_tally(c->obs, &fluxstate__crds[i])->n_finalizers_in_ns;
 	if (c->ns_terminating) {
 		ERR(r, "Namespace", "v1", NULL, n->meta.name, "namespace", "terminating",
 		    FLUXSTATE_SEVERITY_ERROR,
@@ -742,43 +719,42 @@ report_crs(struct cls *c, int residual)
 		/* a hidden controller may own them */
 		if (!owner_present && (c->blind & (FLUXSTATE__SEE_CONTROLLERS | FLUXSTATE__SEE_OPERATOR)))
 			owner_present = 1;
-		size_t n = 0, shown = 0, n_plain = 0;
+		const struct fluxstate__cr_tally *t = fluxstate__obs_cr_tally(obs, info);
+		/* residual: every leftover counts and those with finalizers are listed; else only stuck ones */
+		unsigned int bit = residual ? FLUXSTATE__CR_LISTABLE : FLUXSTATE__CR_STUCK;
+		size_t n = t->n, shown = 0, n_plain = 0;
 
-		for (j = 0; j < obs->n_crs; j++) {
+		if (strcmp(info->kind, "FluxInstance") == 0)
+			continue;  /* report_flux_instance() */
+		if (!owner_present) {
+			shown = residual ? t->n_listable : t->n_stuck;
+			n_plain = residual ? t->n - t->n_listable : 0;
+			c->n_traces += shown + n_plain;
+		}
+		/* the kept examples are the first ones (obs->crs is sorted) */
+		for (j = 0; !owner_present && j < obs->n_crs; j++) {
 			const struct fluxstate__obs_cr *cr = &obs->crs[j];
 			int flux_fin, op_fin, any_fin;
 
-			if (cr_info(cr) != info || cr_is_flux_instance(cr))
+			if (cr->info != info || !(cr->example & bit))
 				continue;
-			n++;
 			flux_fin = fluxstate__meta_has_finalizer(&cr->meta, FLUXSTATE__FLUX_FINALIZER);
 			op_fin = fluxstate__meta_has_finalizer(&cr->meta, FLUXSTATE__OPERATOR_FINALIZER);
 			any_fin = flux_fin || op_fin;
-			if (owner_present)
-				continue;
-			if (residual || (cr->meta.deletion_timestamp && any_fin)) {
-				c->n_traces++;
-				if (!any_fin && !cr->meta.deletion_timestamp) {
-					n_plain++;
-					continue;
-				}
-				if (shown++ >= MAX_CR_FINDINGS_PER_KIND)
-					continue;
-				if (residual)
-					ADD(r, cr->kind, cr->api_version, cr->meta.namespace, cr->meta.name,
-					    "custom-resource", any_fin ? "finalizer-blocked" : "terminating",
-					    FLUXSTATE_SEVERITY_ERROR, any_fin ? FLUXSTATE_FLAG_FINALIZER_BLOCKED : 0,
-					    "%s%s%s; %s is not running to remove it",
-					    any_fin ? "finalizer " : "", any_fin ? (flux_fin ? FLUXSTATE__FLUX_FINALIZER : FLUXSTATE__OPERATOR_FINALIZER) : "",
-					    cr->meta.deletion_timestamp ? (any_fin ? ", deletionTimestamp set" : "deletionTimestamp set") : "",
-					    info->owner);
-				else
-					ERR(r, cr->kind, cr->api_version, cr->meta.namespace, cr->meta.name,
-					    "custom-resource", "finalizer-blocked", FLUXSTATE_SEVERITY_ERROR,
-					    FLUXSTATE_FLAG_FINALIZER_BLOCKED,
-					    "deletionTimestamp set, finalizer %s; %s is not installed to remove it",
-					    flux_fin ? FLUXSTATE__FLUX_FINALIZER : FLUXSTATE__OPERATOR_FINALIZER, info->owner);
-			}
+			if (residual)
+				ADD(r, cr->kind, cr->api_version, cr->meta.namespace, cr->meta.name,
+				    "custom-resource", any_fin ? "finalizer-blocked" : "terminating",
+				    FLUXSTATE_SEVERITY_ERROR, any_fin ? FLUXSTATE_FLAG_FINALIZER_BLOCKED : 0,
+				    "%s%s%s; %s is not running to remove it",
+				    any_fin ? "finalizer " : "", any_fin ? (flux_fin ? FLUXSTATE__FLUX_FINALIZER : FLUXSTATE__OPERATOR_FINALIZER) : "",
+				    cr->meta.deletion_timestamp ? (any_fin ? ", deletionTimestamp set" : "deletionTimestamp set") : "",
+				    info->owner);
+			else
+				ERR(r, cr->kind, cr->api_version, cr->meta.namespace, cr->meta.name,
+				    "custom-resource", "finalizer-blocked", FLUXSTATE_SEVERITY_ERROR,
+				    FLUXSTATE_FLAG_FINALIZER_BLOCKED,
+				    "deletionTimestamp set, finalizer %s; %s is not installed to remove it",
+				    flux_fin ? FLUXSTATE__FLUX_FINALIZER : FLUXSTATE__OPERATOR_FINALIZER, info->owner);
 		}
 		if (shown > MAX_CR_FINDINGS_PER_KIND)
 			ADD(r, info->kind, "", NULL, "", "custom-resource", "finalizer-blocked", FLUXSTATE_SEVERITY_ERROR,

@@ -168,10 +168,16 @@ struct fluxstate__obs_object {
 	struct fluxstate__meta meta;
 };
 
-/* A Flux custom resource; conditions only for kinds read in full (FluxInstance). */
+/*
+ * A Flux custom resource; conditions only for kinds read in full (FluxInstance).
+ * Only those a report may name are kept (fluxstate__obs_count_cr()); the
+ * others are counted in their kind's fluxstate__cr_tally.
+ */
 struct fluxstate__obs_cr {
 	char *kind;
 	char *api_version;
+	const struct fluxstate__crd_info *info; /* its kind's row of fluxstate__crds */
+	unsigned int example;           /* FLUXSTATE__CR_LISTABLE / _STUCK: among the first listed */
 	struct fluxstate__meta meta;
 	char *ready_status;
 	char *ready_reason;
@@ -181,6 +187,28 @@ struct fluxstate__obs_cr {
 	char *stalled_reason;
 	char *stalled_message;
 	char *last_applied_revision;
+};
+
+/* Findings list at most this many custom resources of one kind; the rest are counted. */
+#define FLUXSTATE__MAX_CR_EXAMPLES 25
+
+enum fluxstate__cr_example {
+	FLUXSTATE__CR_LISTABLE = 1 << 0, /* Flux/operator finalizer or deletionTimestamp (residual lists these) */
+	FLUXSTATE__CR_STUCK = 1 << 1     /* deletionTimestamp and a Flux/operator finalizer (always listed) */
+};
+
+/*
+ * The custom resources of one Flux kind, counted as they stream in: memory
+ * and per-object work do not depend on how many there are.
+ */
+struct fluxstate__cr_tally {
+	size_t n;                       /* objects */
+	size_t n_finalizers;            /* with any finalizer */
+	size_t n_finalizers_in_ns;      /* ... in obs->namespace */
+	size_t n_listable, n_stuck;     /* FLUXSTATE__CR_LISTABLE / _STUCK ones */
+	size_t kept[2];                 /* examples kept per bit */
+	const char *max_ns[2], *max_name[2]; /* the last kept example per bit (strings of a kept CR) */
+	unsigned int read_id;           /* the read that counted them */
 };
 
 /* What a failed list could have shown: decides which answers it can change. */
@@ -228,8 +256,9 @@ struct fluxstate__observations {
 	size_t n_namespaces, cap_namespaces;
 	struct fluxstate__obs_object *objects;
 	size_t n_objects, cap_objects;
-	struct fluxstate__obs_cr *crs;
+	struct fluxstate__obs_cr *crs;  /* the kept ones: see fluxstate__obs_count_cr() */
 	size_t n_crs, cap_crs;
+	struct fluxstate__cr_tally *cr_tally; /* per fluxstate__crds row; NULL: none counted */
 	struct fluxstate__blind_spot *blind;
 	size_t n_blind, cap_blind;
 
@@ -260,6 +289,19 @@ struct fluxstate__obs_deployment *fluxstate__obs_add_deployment(struct fluxstate
 struct fluxstate__obs_namespace *fluxstate__obs_add_namespace(struct fluxstate__observations *obs);
 struct fluxstate__obs_object *fluxstate__obs_add_object(struct fluxstate__observations *obs);
 struct fluxstate__obs_cr *fluxstate__obs_add_cr(struct fluxstate__observations *obs);
+/*
+ * Count @cr (parsed, owned by the caller, info/kind/meta set; obs->namespace
+ * already chosen) in its kind's tally. When a report may name it (any with
+ * obs->list_all_crs, a FluxInstance, the bootstrap Kustomization, one of the first
+ * FLUXSTATE__MAX_CR_EXAMPLES by namespace/name of a category) it is moved
+ * into obs->crs (possibly evicting an example it precedes) and *cr zeroed;
+ * otherwise the caller clears it. 0 or FLUXSTATE_ENOMEM.
+ */
+int fluxstate__obs_count_cr(struct fluxstate__observations *obs, struct fluxstate__obs_cr *cr, unsigned int read_id);
+/* The tally of @info's kind (zeroes when none was counted). */
+const struct fluxstate__cr_tally *fluxstate__obs_cr_tally(const struct fluxstate__observations *obs,
+							    const struct fluxstate__crd_info *info);
+void fluxstate__obs_cr_clear(struct fluxstate__obs_cr *cr);
 struct fluxstate__blind_spot *fluxstate__obs_add_blind(struct fluxstate__observations *obs);
 struct fluxstate__watch_target *fluxstate__obs_add_watch(struct fluxstate__observations *obs);
 /* Label value or NULL. */

@@ -180,8 +180,8 @@ object_clear(struct fluxstate__obs_object *o)
 	free(o->api_version);
 }
 
-static void
-cr_clear(struct fluxstate__obs_cr *c)
+void
+fluxstate__obs_cr_clear(struct fluxstate__obs_cr *c)
 {
 	fluxstate__meta_clear(&c->meta);
 	free(c->kind);
@@ -193,6 +193,7 @@ cr_clear(struct fluxstate__obs_cr *c)
 	free(c->stalled_reason);
 	free(c->stalled_message);
 	free(c->last_applied_revision);
+	memset(c, 0, sizeof(*c));
 }
 
 /* Drop the elements of one array whose meta.read_id is @read_id, keeping order. */
@@ -210,11 +211,17 @@ cr_clear(struct fluxstate__obs_cr *c)
 void
 fluxstate__obs_forget_read(struct fluxstate__observations *obs, unsigned int read_id)
 {
+	size_t i;
+
 	FORGET(obs->crds, obs->n_crds, crd_clear, read_id);
 	FORGET(obs->deployments, obs->n_deployments, deployment_clear, read_id);
 	FORGET(obs->namespaces, obs->n_namespaces, namespace_clear, read_id);
 	FORGET(obs->objects, obs->n_objects, object_clear, read_id);
-	FORGET(obs->crs, obs->n_crs, cr_clear, read_id);
+	FORGET(obs->crs, obs->n_crs, fluxstate__obs_cr_clear, read_id);
+	if (obs->cr_tally)
+		for (i = 0; i < fluxstate__n_crds; i++)
+			if (obs->cr_tally[i].read_id == read_id)
+				memset(&obs->cr_tally[i], 0, sizeof(obs->cr_tally[i]));
 }
 
 void
@@ -239,8 +246,9 @@ fluxstate__observations_clear(struct fluxstate__observations *obs)
 		object_clear(&obs->objects[i]);
 	free(obs->objects);
 	for (i = 0; i < obs->n_crs; i++)
-		cr_clear(&obs->crs[i]);
+		fluxstate__obs_cr_clear(&obs->crs[i]);
 	free(obs->crs);
+	free(obs->cr_tally);
 	for (i = 0; i < obs->n_blind; i++) {
 		free(obs->blind[i].kind);
 		free(obs->blind[i].api_version);
@@ -260,3 +268,134 @@ fluxstate__observations_clear(struct fluxstate__observations *obs)
 	memset(obs, 0, sizeof(*obs));
 }
 
+
+/* ---- custom resources: counted, and kept only when a report may name them ---- */
+
+static int
+cmp_ns_name(const char *ns_a, const char *name_a, const char *ns_b, const char *name_b)
+{
+	int r = strcmp(ns_a ? ns_a : "", ns_b ? ns_b : "");
+
+	return r ? r : strcmp(name_a ? name_a : "", name_b ? name_b : "");
+}
+
+const struct fluxstate__cr_tally *
+fluxstate__obs_cr_tally(const struct fluxstate__observations *obs, const struct fluxstate__crd_info *info)
+{
+	static const struct fluxstate__cr_tally none;
+
+	return obs->cr_tally && info ? &obs->cr_tally[info - fluxstate__crds] : &none;
+}
+
+/* The last (by namespace/name) kept example of @bit of @info's kind: the one a better one evicts. */
+static struct fluxstate__obs_cr *
+last_example(struct fluxstate__observations *obs, const struct fluxstate__crd_info *info, unsigned int bit)
+{
+	struct fluxstate__obs_cr *last = NULL;
+	size_t i;
+
+	for (i = 0; i < obs->n_crs; i++) {
+		struct fluxstate__obs_cr *c = &obs->crs[i];
+
+		if (c->info == info && (c->example & bit) &&
+		    (!last || cmp_ns_name(c->meta.namespace, c->meta.name, last->meta.namespace, last->meta.name) > 0))
+			last = c;
+	}
+	return last;
+}
+
+static void
+remember_last(struct fluxstate__observations *obs, struct fluxstate__cr_tally *t,
+	      const struct fluxstate__crd_info *info, int b)
+{
+	const struct fluxstate__obs_cr *last = last_example(obs, info, 1u << b);
+
+	t->max_ns[b] = last ? last->meta.namespace : NULL;
+	t->max_name[b] = last ? last->meta.name : NULL;
+}
+
+/*
+ * The classifier reads a FluxInstance whole and looks up the bootstrap
+ * Kustomization; a cleanup plan names every object.
+ */
+static int
+is_pinned(const struct fluxstate__observations *obs, const struct fluxstate__obs_cr *cr)
+{
+	return obs->list_all_crs || strcmp(cr->info->kind, "FluxInstance") == 0 ||
+	       (strcmp(cr->info->kind, "Kustomization") == 0 && fluxstate__streq(cr->meta.namespace, obs->namespace) &&
+		fluxstate__streq(cr->meta.name, obs->namespace));
+}
+
+int
+fluxstate__obs_count_cr(struct fluxstate__observations *obs, struct fluxstate__obs_cr *cr, unsigned int read_id)
+{
+	struct fluxstate__cr_tally *t;
+	const struct fluxstate__crd_info *info = cr->info;
+	int flux_fin = fluxstate__meta_has_finalizer(&cr->meta, FLUXSTATE__FLUX_FINALIZER) ||
+		       fluxstate__meta_has_finalizer(&cr->meta, FLUXSTATE__OPERATOR_FINALIZER);
+	unsigned int want = 0, evict[2] = { 0, 0 };
+	int pinned, b;
+	struct fluxstate__obs_cr *slot;
+
+	if (!info)
+		return 0;
+	if (!obs->cr_tally) {
+		obs->cr_tally = calloc(fluxstate__n_crds, sizeof(*obs->cr_tally));
+		if (!obs->cr_tally)
+			return FLUXSTATE_ENOMEM;
+	}
+	t = &obs->cr_tally[info - fluxstate__crds];
+	t->read_id = read_id;
+	t->n++;
+	if (cr->meta.n_finalizers) {
+		t->n_finalizers++;
+		t->n_finalizers_in_ns += fluxstate__streq(cr->meta.namespace, obs->namespace);
+	}
+	if (flux_fin || cr->meta.deletion_timestamp) {
+		t->n_listable++;
+		want |= FLUXSTATE__CR_LISTABLE;
+	}
+	if (flux_fin && cr->meta.deletion_timestamp) {
+		t->n_stuck++;
+		want |= FLUXSTATE__CR_STUCK;
+	}
+	pinned = is_pinned(obs, cr);
+	/* one of the first examples of a category, by namespace/name: usually O(1) (lists come sorted) */
+	for (b = 0; b < 2; b++) {
+		if (!(want & (1u << b)) || t->kept[b] < FLUXSTATE__MAX_CR_EXAMPLES)
+			continue;
+		if (cmp_ns_name(cr->meta.namespace, cr->meta.name, t->max_ns[b], t->max_name[b]) < 0)
+			evict[b] = 1;
+		else
+			want &= ~(1u << b);
+	}
+	if (!want && !pinned)
+		return 0;
+	for (b = 0; b < 2; b++) {
+		struct fluxstate__obs_cr *old;
+
+		if (!evict[b] || !(old = last_example(obs, info, 1u << b)))
+			continue;
+		old->example &= ~(1u << b);
+		t->kept[b]--;
+		if (!old->example && !is_pinned(obs, old)) {
+			fluxstate__obs_cr_clear(old);
+			*old = obs->crs[--obs->n_crs];
+		}
+	}
+	slot = fluxstate__obs_add_cr(obs);
+	if (!slot)
+		return FLUXSTATE_ENOMEM;
+	*slot = *cr;
+	memset(cr, 0, sizeof(*cr));
+	slot->example = want;
+	slot->meta.read_id = read_id;
+	for (b = 0; b < 2; b++) {
+		if (!(want & (1u << b)))
+			continue;
+		/* pointers into kept CRs: refresh when this set changed (an eviction frees the last) */
+		if (++t->kept[b] >= FLUXSTATE__MAX_CR_EXAMPLES)
+			remember_last(obs, t, info, b);
+	}
+	return 0;
+}

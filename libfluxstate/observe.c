@@ -14,6 +14,13 @@
 
 #define SEL_PART_OF "app.kubernetes.io/part-of=flux"
 #define SEL_OPERATOR "app.kubernetes.io/name=flux-operator"
+/*
+ * Metadata-only items are small (~0.3 KB): 100k custom resources in 20
+ * pages, not 200, so round trips do not dominate a large cluster. Items are
+ * streamed one at a time, so the page size does not change memory; a server
+ * that caps pages still answers with a continue token.
+ */
+#define METADATA_PAGE_SIZE 5000u
 
 /* ---- JSON -> facts ---- */
 
@@ -312,30 +319,39 @@ on_object(struct read *rd, const struct fluxstate__json *item)
 	return o->kind && o->api_version ? 0 : -1;
 }
 
+/* Counted always; kept only when the report may name it (fluxstate__obs_count_cr). */
 static int
 on_cr(struct read *rd, const struct fluxstate__json *item)
 {
-	struct fluxstate__obs_cr *c = fluxstate__obs_add_cr(rd->o->obs);
+	struct fluxstate__obs_cr c;
 	const struct fluxstate__json *cond;
 	int oom = 0;
 
-	if (!c || parse_meta(item, &c->meta) < 0)
-		return -1;
-	c->kind = fluxstate__strdup(rd->crd->kind);
-	c->api_version = fluxstate__strdup(rd->cr_api_version);
-	if (!c->kind || !c->api_version)
-		return -1;
+	memset(&c, 0, sizeof(c));
+	if (parse_meta(item, &c.meta) < 0)
+		goto oom;
+	c.info = rd->crd;
+	c.kind = fluxstate__strdup(rd->crd->kind);
+	c.api_version = fluxstate__strdup(rd->cr_api_version);
+	if (!c.kind || !c.api_version)
+		goto oom;
 	cond = condition(item, "Ready");
-	c->ready_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
-	c->ready_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
-	c->ready_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
-	c->ready_observed_generation = get_int(fluxstate__json_get(cond, "observedGeneration"), 0);
+	c.ready_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
+	c.ready_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
+	c.ready_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	c.ready_observed_generation = get_int(fluxstate__json_get(cond, "observedGeneration"), 0);
 	cond = condition(item, "Stalled");
-	c->stalled_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
-	c->stalled_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
-	c->stalled_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
-	c->last_applied_revision = dup_str(fluxstate__json_path(item, "status", "lastAppliedRevision", NULL), &oom);
-	return oom ? -1 : 0;
+	c.stalled_status = dup_str(fluxstate__json_get(cond, "status"), &oom);
+	c.stalled_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
+	c.stalled_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
+	c.last_applied_revision = dup_str(fluxstate__json_path(item, "status", "lastAppliedRevision", NULL), &oom);
+	if (oom || fluxstate__obs_count_cr(rd->o->obs, &c, read_id(rd)) < 0)
+		goto oom;
+	fluxstate__obs_cr_clear(&c);
+	return 0;
+oom:
+	fluxstate__obs_cr_clear(&c);
+	return -1;
 }
 
 static struct read *
@@ -356,6 +372,7 @@ add_read(struct observe *o, const char *group, const char *version, const char *
 	rd->q.namespace = ns;
 	rd->q.label_selector = selector;
 	rd->q.metadata_only = metadata_only;
+	rd->q.page_size = metadata_only ? METADATA_PAGE_SIZE : 0;
 	rd->kind = kind;
 	rd->sight = sight;
 	rd->item = item;

@@ -115,19 +115,30 @@ add_obj(struct fluxstate__observations *obs, const char *kind, const char *ns, c
 	return o;
 }
 
+/* Counted like observe.c counts a listed one (obs->namespace set first); the kept element or NULL. */
 static struct fluxstate__obs_cr *
 add_cr(struct fluxstate__observations *obs, const char *kind, const char *api_version, const char *ns,
-       const char *name, const char *finalizer)
+       const char *name, const char *finalizer, const char *deletion_timestamp)
 {
-	struct fluxstate__obs_cr *c = fluxstate__obs_add_cr(obs);
+	struct fluxstate__obs_cr c;
+	size_t i;
 
-	assert_non_null(c);
-	c->kind = strdup(kind);
-	c->api_version = strdup(api_version);
-	meta(&c->meta, ns, name);
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < fluxstate__n_crds; i++)
+		if (strcmp(fluxstate__crds[i].kind, kind) == 0 &&
+		    strncmp(fluxstate__crds[i].group, api_version, strlen(fluxstate__crds[i].group)) == 0)
+			c.info = &fluxstate__crds[i];
+	assert_non_null(c.info);
+	c.kind = strdup(kind);
+	c.api_version = strdup(api_version);
+	meta(&c.meta, ns, name);
 	if (finalizer)
-		assert_int_equal(fluxstate__meta_add_finalizer(&c->meta, finalizer), 0);
-	return c;
+		assert_int_equal(fluxstate__meta_add_finalizer(&c.meta, finalizer), 0);
+	if (deletion_timestamp)
+		c.meta.deletion_timestamp = strdup(deletion_timestamp);
+	assert_int_equal(fluxstate__obs_count_cr(obs, &c, 0), 0);
+	fluxstate__obs_cr_clear(&c);
+	return obs->n_crs && strcmp(obs->crs[obs->n_crs - 1].meta.name, name) == 0 ? &obs->crs[obs->n_crs - 1] : NULL;
 }
 
 static void
@@ -405,7 +416,7 @@ test_terminating_crd_blocks_reinstall(void **state)
 	c->meta.deletion_timestamp = strdup("2026-01-01T00:00:00Z");
 	c->terminating = 1;
 	c->terminating_reason = strdup("InstanceDeletionInProgress");
-	add_cr(&obs, "HelmRelease", "helm.toolkit.fluxcd.io/v2", "apps", "podinfo", FLUXSTATE__FLUX_FINALIZER);
+	add_cr(&obs, "HelmRelease", "helm.toolkit.fluxcd.io/v2", "apps", "podinfo", FLUXSTATE__FLUX_FINALIZER, NULL);
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_RESIDUAL);
 	f = find(r, "crd", "terminating", "helmreleases.helm.toolkit.fluxcd.io");
@@ -425,7 +436,6 @@ test_terminating_namespace_after_delete_is_residual(void **state)
 	struct fluxstate__observations obs;
 	struct fluxstate_report *r;
 	struct fluxstate__obs_namespace *n;
-	struct fluxstate__obs_cr *cr;
 	const fluxstate_finding *f;
 	size_t i;
 
@@ -436,11 +446,10 @@ test_terminating_namespace_after_delete_is_residual(void **state)
 	n->meta.deletion_timestamp = strdup("2026-01-01T00:00:00Z");
 	for (i = 0; i < 11; i++)
 		add_crd(&obs, fluxstate__crds[i].name, "v2.7.5");
-	cr = add_cr(&obs, "Kustomization", "kustomize.toolkit.fluxcd.io/v1", "flux-system", "flux-system",
-		    FLUXSTATE__FLUX_FINALIZER);
-	cr->meta.deletion_timestamp = strdup("2026-01-01T00:00:00Z");
+	add_cr(&obs, "Kustomization", "kustomize.toolkit.fluxcd.io/v1", "flux-system", "flux-system",
+	       FLUXSTATE__FLUX_FINALIZER, "2026-01-01T00:00:00Z");
 	add_cr(&obs, "GitRepository", "source.toolkit.fluxcd.io/v1", "flux-system", "flux-system",
-	       FLUXSTATE__FLUX_FINALIZER);
+	       FLUXSTATE__FLUX_FINALIZER, NULL);
 	add_obj(&obs, "ClusterRole", NULL, "crd-controller-flux-system", 1);
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_RESIDUAL);
@@ -497,7 +506,7 @@ test_orphaned_flux_instance_is_residual(void **state)
 
 	base(&obs, NULL);
 	add_crd(&obs, "fluxinstances.fluxcd.controlplane.io", NULL);
-	add_cr(&obs, "FluxInstance", "fluxcd.controlplane.io/v1", "flux-system", "flux", FLUXSTATE__OPERATOR_FINALIZER);
+	add_cr(&obs, "FluxInstance", "fluxcd.controlplane.io/v1", "flux-system", "flux", FLUXSTATE__OPERATOR_FINALIZER, NULL);
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_RESIDUAL);
 	f = find(r, "flux-instance", "orphaned", "flux");
@@ -706,7 +715,7 @@ test_hidden_deployments_source_controller_not_missing(void **state)
 	add_ctrl(&obs, "flux-system", "kustomize-controller", "v2.7.5", "v1.7.3");
 	add_blind(&obs, "Deployment", "flux-system", FLUXSTATE__SEE_CONTROLLERS);
 	add_crd(&obs, "imagepolicies.image.toolkit.fluxcd.io", "v2.7.5");
-	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", NULL);
+	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", NULL, NULL);
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_UNKNOWN);
 	assert_null(find(r, "controller", "missing", NULL));
@@ -724,7 +733,7 @@ test_image_crs_without_controller_are_orphaned(void **state)
 	base(&obs, "v1.33.2");
 	install_275(&obs, "flux-system");
 	add_crd(&obs, "imagepolicies.image.toolkit.fluxcd.io", "v2.7.5");
-	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", NULL);
+	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", NULL, NULL);
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
 	f = find(r, "custom-resource", "orphaned", NULL);
@@ -747,7 +756,7 @@ test_image_controllers_present_no_orphans(void **state)
 	add_crd(&obs, "imageupdateautomations.image.toolkit.fluxcd.io", "v2.7.5");
 	add_ctrl(&obs, "flux-system", "image-reflector-controller", "v2.7.5", "v1.0.4");
 	add_ctrl(&obs, "flux-system", "image-automation-controller", "v2.7.5", "v1.0.4");
-	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", FLUXSTATE__FLUX_FINALIZER);
+	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", FLUXSTATE__FLUX_FINALIZER, NULL);
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
 	assert_int_equal(fluxstate_report_get_n_findings(r), 0);
@@ -760,14 +769,12 @@ test_terminating_image_cr_without_controller_is_partial(void **state)
 {
 	struct fluxstate__observations obs;
 	struct fluxstate_report *r;
-	struct fluxstate__obs_cr *cr;
 
 	base(&obs, "v1.33.2");
 	install_275(&obs, "flux-system");
 	add_crd(&obs, "imageupdateautomations.image.toolkit.fluxcd.io", "v2.7.5");
-	cr = add_cr(&obs, "ImageUpdateAutomation", "image.toolkit.fluxcd.io/v1", "e13", "home-e13-dev",
-		    FLUXSTATE__FLUX_FINALIZER);
-	cr->meta.deletion_timestamp = strdup("2026-01-01T00:00:00Z");
+	add_cr(&obs, "ImageUpdateAutomation", "image.toolkit.fluxcd.io/v1", "e13", "home-e13-dev",
+	       FLUXSTATE__FLUX_FINALIZER, "2026-01-01T00:00:00Z");
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_PARTIAL);
 	assert_true(fluxstate_finding_get_flags(find(r, "custom-resource", "finalizer-blocked", "home-e13-dev")) &
@@ -1322,7 +1329,8 @@ operator_install(struct fluxstate__observations *obs, const char *ready, int wit
 		label(&d->meta, FLUXSTATE__LABEL_NAME, "flux-operator");
 	}
 	fi = add_cr(obs, "FluxInstance", "fluxcd.controlplane.io/v1", "flux-system", "flux",
-		    FLUXSTATE__OPERATOR_FINALIZER);
+		    FLUXSTATE__OPERATOR_FINALIZER, NULL);
+	assert_non_null(fi);
 	fi->ready_status = strdup(ready);
 	fi->ready_reason = strdup(strcmp(ready, "True") == 0 ? "ReconciliationSucceeded" : "HealthCheckFailed");
 	return fi;
@@ -1453,13 +1461,53 @@ test_many_finalizer_crs_are_capped(void **state)
 	add_crd(&obs, "helmreleases.helm.toolkit.fluxcd.io", "v2.7.5");
 	for (i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "hr-%zu", i);
-		add_cr(&obs, "HelmRelease", "helm.toolkit.fluxcd.io/v2", "apps", name, FLUXSTATE__FLUX_FINALIZER);
+		add_cr(&obs, "HelmRelease", "helm.toolkit.fluxcd.io/v2", "apps", name, FLUXSTATE__FLUX_FINALIZER, NULL);
 	}
 	r = classify(&obs);
 	assert_state(r, FLUXSTATE_INSTALL_RESIDUAL);
 	/* 25 listed + 1 summary + the CRD */
 	assert_int_equal(fluxstate_report_get_n_findings(r), 27);
 	assert_non_null(strstr(fluxstate_report_get_summary(r), "41 leftover"));
+	fluxstate_report_free(r);
+}
+
+/* Only the examples a report lists are kept, whatever order the objects come in. */
+static void
+test_cr_examples_are_the_first_by_name(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	char name[32];
+	size_t i, listed = 0;
+	int n;
+	char seen[FLUXSTATE__MAX_CR_EXAMPLES] = { 0 };
+
+	base(&obs, NULL);
+	add_crd(&obs, "helmreleases.helm.toolkit.fluxcd.io", "v2.7.5");
+	for (n = 99; n >= 0; n--) {
+		snprintf(name, sizeof(name), "hr-%03d", n);
+		add_cr(&obs, "HelmRelease", "helm.toolkit.fluxcd.io/v2", "apps", name, FLUXSTATE__FLUX_FINALIZER,
+		       n % 2 ? "2026-01-01T00:00:00Z" : NULL);
+	}
+	assert_true(obs.n_crs <= 2 * FLUXSTATE__MAX_CR_EXAMPLES);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_RESIDUAL);
+	for (i = 0; i < fluxstate_report_get_n_findings(r); i++) {
+		const fluxstate_finding *f = fluxstate_report_get_finding(r, i);
+
+		if (strcmp(fluxstate_finding_get_kind(f), "HelmRelease") != 0)
+			continue;
+		if (!*fluxstate_finding_get_name(f)) {
+			assert_non_null(strstr(fluxstate_finding_get_reason(f), "75 more HelmRelease"));
+			continue;
+		}
+		/* the first 25 by name, each once (findings are ordered by the report) */
+		assert_int_equal(sscanf(fluxstate_finding_get_name(f), "hr-%d", &n), 1);
+		assert_true(n >= 0 && n < FLUXSTATE__MAX_CR_EXAMPLES && !seen[n]);
+		seen[n] = 1;
+		listed++;
+	}
+	assert_int_equal(listed, FLUXSTATE__MAX_CR_EXAMPLES);
 	fluxstate_report_free(r);
 }
 
@@ -1600,6 +1648,7 @@ main(void)
 		cmocka_unit_test(test_report_json_shape),
 		cmocka_unit_test(test_report_null_accessors),
 		cmocka_unit_test(test_many_finalizer_crs_are_capped),
+		cmocka_unit_test(test_cr_examples_are_the_first_by_name),
 		cmocka_unit_test(test_fluxdata_tables),
 	};
 
