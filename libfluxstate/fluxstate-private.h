@@ -146,8 +146,8 @@ struct fluxstate__load_options {
 	int insecure_skip_tls_verify;   /* --insecure-skip-tls-verify: clears the kubeconfig CA */
 	int disable_compression;        /* --disable-compression (only ever turns it on) */
 	/* user overrides, merged field by field over the selected user (client-go ConfigOverrides.AuthInfo) */
-	const char *client_certificate; /* replaces client-certificate and -data */
-	const char *client_key;         /* replaces client-key and -data */
+	const char *client_certificate; /* replaces client-certificate (a -data beside it: kubectl's error) */
+	const char *client_key;         /* replaces client-key (likewise) */
 	const char *token;              /* replaces token */
 	const char *impersonate_user;   /* --as */
 	const char *impersonate_uid;    /* --as-uid */

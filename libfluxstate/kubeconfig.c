@@ -2261,22 +2261,17 @@ user_overrides(const struct fluxstate__load_options *opts)
 /*
  * kubectl's --client-certificate/--client-key/--token/--as/--as-uid/--as-group
  * (client-go getAuthInfo: the override AuthInfo merged over the user, a
- * non-empty field wins). A file flag replaces the -data field too; the
+ * non-empty field wins; kubectl 1.27 and 1.33 observed by tests/parity). The
  * strings stay owned by @opts and the kubeconfig (@u is a shallow copy).
  */
 static void
 apply_user_overrides(struct kc_user *u, const struct fluxstate__load_options *opts)
 {
-	if (!empty(opts->client_certificate)) {
+	/* a file flag leaves the user's -data: both set is kubectl's "both specified" error */
+	if (!empty(opts->client_certificate))
 		u->cert_file = (char *)opts->client_certificate;
-		u->cert_data = NULL;
-		u->cert_data_len = 0;
-	}
-	if (!empty(opts->client_key)) {
+	if (!empty(opts->client_key))
 		u->key_file = (char *)opts->client_key;
-		u->key_data = NULL;
-		u->key_data_len = 0;
-	}
 	if (!empty(opts->token))
 		u->token = (char *)opts->token;
 	if (!empty(opts->impersonate_user))

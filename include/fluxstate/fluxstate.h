@@ -455,16 +455,18 @@ int fluxstate_ctx_set_certificate_authority(fluxstate_ctx *ctx, const char *path
 
 /**
  * The client certificate file (PEM) for TLS client authentication (kubectl
- * --client-certificate). Replaces the user's client-certificate and
- * client-certificate-data; needs a key (the user's or
- * fluxstate_ctx_set_client_key()).
+ * --client-certificate). Replaces the user's client-certificate file; as in
+ * kubectl, a user that has client-certificate-data too fails the load
+ * ("client-cert-data and client-cert are both specified", FLUXSTATE_ECONFIG).
+ * Needs a key (the user's or fluxstate_ctx_set_client_key()).
  * @since 0.2
  */
 int fluxstate_ctx_set_client_certificate(fluxstate_ctx *ctx, const char *path);
 
 /**
  * The client key file (PEM) for the client certificate (kubectl
- * --client-key). Replaces the user's client-key and client-key-data.
+ * --client-key). Replaces the user's client-key file; with client-key-data
+ * in the user too the load fails, as in kubectl.
  * @since 0.2
  */
 int fluxstate_ctx_set_client_key(fluxstate_ctx *ctx, const char *path);

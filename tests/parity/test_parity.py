@@ -11,6 +11,12 @@ carries the server URL's prefix, and for exec plugins the
 KUBERNETES_EXEC_INFO the plugin received. A client that sent nothing at
 all (load error, bad TLS, refused header) is "no request".
 
+Cases with "flags" pass kubectl's connection flags (--token, --as,
+--certificate-authority, ...) to kubectl and to the real `fluxstate` CLI
+(FLUXSTATE_CLI: command line -> setters -> loader), and also compare the
+Impersonate-Uid and Accept-Encoding headers; "CA used" shows as a TLS
+handshake that works or fails against the simulator's certificate.
+
 A case either matches for every kubectl minor, or is listed in DIVERGENCES
 with the difference that must be seen (so the list cannot go stale); the
 reasons are in docs/kubeconfig-parity.md.
@@ -35,6 +41,7 @@ import simhelper  # noqa: E402
 KUBECTL_DIR = "/usr/lib/google-cloud-sdk/bin"
 MINORS = os.environ.get("PARITY_KUBECTL_MINORS", "1.33 1.27").split()
 CLIENT = os.environ.get("PARITY_CLIENT", "")
+CLI = os.environ.get("FLUXSTATE_CLI", "")
 CASES_DIR = os.environ.get("PARITY_CASES") or os.path.join(HERE, "..", "kubeconfig", "cases")
 
 ADMIN_TOKEN = "parity-admin-token-0123456789"
@@ -217,6 +224,55 @@ CASES = {
                                                "    proxy-url: ftp://127.0.0.1:21\n")}),
 }
 
+TOKEN_USER = "- name: u\n  user: {{token: {token}}}\n"
+NO_CA = ("clusters: [{{name: c, cluster: {{server: \"{url}\"}}}}]\n" + STD_TAIL
+         + "users: [{{name: u, user: {{token: {token}}}}}]\n")
+WRONG_CA = std(TOKEN_USER).replace("{ca}", "{other_ca}")
+PKI = {"pki/carol.crt": "{carol_crt_pem}", "pki/carol.key": "{carol_key_pem}", "pki/ca.crt": "{ca_pem}",
+       "pki/other-ca.crt": "{other_ca_pem}", "tok": "wrong-token-in-file\n"}
+
+# kubectl's connection flags (issue 12): the same flags to kubectl and to `fluxstate`.
+FLAG_CASES = {
+    "flag-token-over-wrong-token": dict(files={"config": std("- name: u\n  user: {{token: wrong}}\n")},
+                                        flags=["--token", "{token}"]),
+    "flag-token-user-token-file-wins": dict(files=dict(PKI, config=std("- name: u\n  user: {{tokenFile: tok}}\n")),
+                                            flags=["--token", "{token}"]),
+    "flag-token-with-basic-user": dict(files={"config": std("- name: u\n  user: {{username: bob, password: {pw}}}\n")},
+                                       flags=["--token", "{token}"]),
+    "flag-token-over-exec": dict(files={"config": std(
+        "- name: u\n  user:\n    exec: {{apiVersion: client.authentication.k8s.io/v1, command: /bin/false, "
+        "interactiveMode: Never}}\n")}, flags=["--token", "{token}"]),
+    "flag-token-plus-user-cert": dict(files={"config": std(
+        "- name: u\n  user: {{client-certificate-data: {carol_crt}, client-key-data: {carol_key}}}\n")},
+        flags=["--token", "{token}"]),
+    "flag-client-cert-and-key": dict(files=dict(PKI, config=std("- name: u\n  user: {{}}\n")),
+                                     flags=["--client-certificate", "pki/carol.crt", "--client-key", "pki/carol.key"]),
+    "flag-client-cert-over-data": dict(files=dict(PKI, config=std(
+        "- name: u\n  user: {{token: {token}, client-certificate-data: {ca}, client-key-data: {carol_key}}}\n")),
+        flags=["--client-certificate", "pki/carol.crt", "--client-key", "pki/carol.key"]),
+    "flag-client-cert-without-key": dict(files=dict(PKI, config=std("- name: u\n  user: {{}}\n")),
+                                         flags=["--client-certificate", "pki/carol.crt"]),
+    "flag-certificate-authority": dict(files=dict(PKI, config=NO_CA), flags=["--certificate-authority", "pki/ca.crt"]),
+    "flag-certificate-authority-replaces-data": dict(files=dict(PKI, config=WRONG_CA),
+                                                     flags=["--certificate-authority", "pki/ca.crt"]),
+    "flag-certificate-authority-wrong": dict(files=dict(PKI, config=std(TOKEN_USER)),
+                                             flags=["--certificate-authority", "pki/other-ca.crt"]),
+    "flag-insecure-over-wrong-ca": dict(files={"config": WRONG_CA}, flags=["--insecure-skip-tls-verify"]),
+    "flag-insecure-false": dict(files={"config": WRONG_CA}, flags=["--insecure-skip-tls-verify=false"]),
+    "flag-insecure-and-ca": dict(files=dict(PKI, config=NO_CA),
+                                 flags=["--insecure-skip-tls-verify", "--certificate-authority", "pki/ca.crt"]),
+    "flag-as-groups-uid": dict(files={"config": std(TOKEN_USER)},
+                               flags=["--as", "jane", "--as-group", "g1", "--as-group", "g2", "--as-uid", "1234"]),
+    "flag-as-over-user-as": dict(files={"config": std(
+        "- name: u\n  user: {{token: {token}, as: bob, as-groups: [old], as-uid: '9'}}\n")}, flags=["--as", "jane"]),
+    "flag-as-group-without-as": dict(files={"config": std(TOKEN_USER)}, flags=["--as-group", "g1"]),
+    "flag-disable-compression": dict(files={"config": std(TOKEN_USER)}, flags=["--disable-compression"]),
+    "flag-request-timeout": dict(files={"config": std(TOKEN_USER)}, flags=["--request-timeout", "5s"]),
+}
+for _n, _c in FLAG_CASES.items():
+    _c["path"] = "config"
+CASES.update(FLAG_CASES)
+
 # Differences that are intended: case -> (what kubectl does, what we do).
 # The test checks that exactly this is observed.
 DIVERGENCES = {
@@ -275,6 +331,7 @@ class World:
             "plain_url": self.plain.url, "plain_port": self.plain.port,
             "proxy_port": ports[0], "tls_proxy_port": ports[1],
             "jwt": header + "." + body + ".",
+            "other_ca": pem_to_b64(other_ca),
             "plugin_v1": PLUGIN.format(ver="v1", token=ADMIN_TOKEN),
             "plugin_v1beta1": PLUGIN.format(ver="v1beta1", token=ADMIN_TOKEN),
         }
@@ -297,8 +354,9 @@ def read_new(path, offset):
         return [], offset
 
 
-def signature(lines, prefix, exec_info):
-    """What reached the server, as a comparable value."""
+def signature(lines, prefix, exec_info, detail=False):
+    """What reached the server, as a comparable value. @detail adds the
+    Impersonate-Uid and Accept-Encoding headers (the flag cases)."""
     if not lines:
         sig = {"outcome": "no request"}
     else:
@@ -309,8 +367,11 @@ def signature(lines, prefix, exec_info):
                 ids.add(("tls-handshake-failed",))
                 continue
             h = d.get("headers", {})
-            ids.add((h.get("authorization"), d.get("clientCertCN"), d.get("sni"), d.get("tls"),
-                     h.get("impersonate-user"), h.get("impersonate-group")))
+            ident = (h.get("authorization"), d.get("clientCertCN"), d.get("sni"), d.get("tls"),
+                     h.get("impersonate-user"), h.get("impersonate-group"))
+            if detail:
+                ident += (h.get("impersonate-uid"), "gzip" in (h.get("accept-encoding") or ""))
+            ids.add(ident)
             if prefix and not d.get("path", "").startswith(prefix):
                 paths_ok = False
         # kubectl 1.27 opens spare connections and drops them mid-handshake:
@@ -335,11 +396,15 @@ def describe(sig):
         if i == ("tls-handshake-failed",):
             parts.append("TLS handshake failed")
             continue
-        auth, cn, sni, tls, imp, _grp = i
+        auth, cn, sni, tls, imp, grp = i[:6]
+        uid, gz = i[6:] if len(i) > 6 else (None, None)
         auth = (auth or "none").split(" ")[0]
-        parts.append("%s%s%s%s%s" % ("https" if tls else "http", " " + auth if auth else "",
-                                     " CN=" + cn if cn else "", " SNI=" + sni if sni else "",
-                                     " as=" + imp if imp else ""))
+        parts.append("%s%s%s%s%s%s%s%s" % ("https" if tls else "http", " " + auth if auth else "",
+                                         " CN=" + cn if cn else "", " SNI=" + sni if sni else "",
+                                         " as=" + imp if imp else "",
+                                         " groups=" + grp.replace(" ", "") if grp and len(i) > 6 else "",
+                                         " uid=" + uid if uid else "",
+                                         " no-gzip" if gz is False else ""))
     if "paths carry prefix" in sig:
         parts.append("prefix kept" if sig["paths carry prefix"] else "prefix lost")
     if "proxy saw" in sig:
@@ -408,7 +473,7 @@ class Runner:
                     info = f.read()
             except FileNotFoundError:
                 info = "(plugin not run)"
-        sig = signature(lines, self.case.get("prefix"), info)
+        sig = signature(lines, self.case.get("prefix"), info, detail="flags" in self.case)
         if tunnels is not None:
             sig["proxy saw"] = tunnels
         return proc.returncode, proc.stdout.strip(), sig
@@ -425,10 +490,17 @@ class Runner:
             argv += ["--context", self.case["context"]]
         if self.case.get("server"):
             argv += ["--server", self.case["server"].format(**self.values)]
-        argv += ["--cache-dir", os.path.join(self.dir, "kcache-" + minor), "--request-timeout=8s", "get", "ns"]
+        argv += ["--cache-dir", os.path.join(self.dir, "kcache-" + minor), "--request-timeout=8s"]
+        argv += [f.format(**self.values) for f in self.case.get("flags", [])]
+        argv += ["get", "ns"]
         return self.run(argv)
 
     def library(self):
+        if "flags" in self.case:
+            # the real command line: flags -> setters -> loader -> requests
+            argv = [CLI, "--kubeconfig", self.path_arg(), "--timeout", "8s", "-q"]
+            argv += [f.format(**self.values) for f in self.case["flags"]]
+            return self.run(argv)
         argv = [CLIENT, self.path_arg() or "-"]
         if self.case.get("context"):
             argv.append(self.case["context"])
@@ -446,8 +518,9 @@ class TestParity(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not CLIENT or not os.access(CLIENT, os.X_OK):
-            raise unittest.SkipTest("PARITY_CLIENT not built")
+        for what, path in (("PARITY_CLIENT", CLIENT), ("FLUXSTATE_CLI", CLI)):
+            if not path or not os.access(path, os.X_OK):
+                raise AssertionError("%s not built (%r)" % (what, path))
         missing = [m for m in MINORS if not os.access(os.path.join(KUBECTL_DIR, "kubectl." + m), os.X_OK)]
         if missing:
             raise AssertionError("kubectl %s missing in %s" % (", ".join(missing), KUBECTL_DIR))
