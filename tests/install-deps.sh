@@ -7,8 +7,11 @@ packages=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libcurl4-openssl-dev libyaml-dev libyajl-dev libcmocka-dev libssl-dev
 	python3 python3-yaml python3-kubernetes python3-venv python3-pip python3-jsonschema
-	golang-go scdoc doxygen valgrind openssl git ca-certificates
+	scdoc doxygen valgrind openssl git ca-certificates
 )
+# Go is NOT installed from Debian (golang-go is too old for the real-cluster
+# tier's Kubernetes v1.34 module and would shadow the Go >= 1.24 on PATH):
+# tests/realcluster/build and the Go binding use the `go` already on PATH.
 # The real kubectl is needed by the simulator's interop tests. Use the pinned
 # Google Cloud SDK binaries when present, otherwise Debian's kubernetes-client.
 if ! ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* >/dev/null 2>&1 && ! command -v kubectl >/dev/null 2>&1; then
