@@ -31,16 +31,34 @@ def find_kubectl():
                        % ", ".join([env] if env else KUBECTL_CANDIDATES))
 
 
-def flux_manifests(*args):
-    """The project's own Flux manifests (tests/fluxgen), as YAML text;
-    $REALCLUSTER_MANIFESTS names a file to use instead (by hand only)."""
-    if os.environ.get("REALCLUSTER_MANIFESTS"):
-        with open(os.environ["REALCLUSTER_MANIFESTS"]) as f:
-            return f.read()
-    if not os.path.exists(FLUXGEN):
-        raise RuntimeError("%s is missing" % FLUXGEN)
-    return subprocess.run([sys.executable, FLUXGEN] + list(args), check=True,
-                          stdout=subprocess.PIPE, text=True).stdout
+# When tests/fluxgen is not there yet: the project's own generated objects
+# (tests/detect/gen-flux-objects.py, `flux install` v2.7.5), never ../shared.
+FALLBACK = ("v2.7.5", ["cli-flux-system-namespace.yaml", "cli-flux-system-crds.yaml",
+                       "cli-flux-system-rbac.yaml", "cli-flux-system-controllers.yaml"])
+
+
+def flux_install(release="v2.9.4"):
+    """→ (manifest documents, Flux version, where they came from): the
+    project's generator tests/fluxgen; $REALCLUSTER_MANIFESTS=FILE:VERSION
+    names a file to use instead (by hand only)."""
+    override = os.environ.get("REALCLUSTER_MANIFESTS")
+    if override:
+        path, version = override.rsplit(":", 1)
+        with open(path) as f:
+            text, source = f.read(), path
+    elif os.path.exists(FLUXGEN):
+        text = subprocess.run([sys.executable, FLUXGEN, "--release", release], check=True,
+                              stdout=subprocess.PIPE, text=True).stdout
+        version, source = release, "tests/fluxgen/fluxgen.py --release " + release
+    else:
+        version, names = FALLBACK
+        text = ""
+        for n in names:
+            with open(os.path.join(SOURCE_ROOT, "tests", "scenarios", "_objects", n)) as f:
+                text += "\n---\n" + f.read()
+        source = "tests/scenarios/_objects/cli-flux-system-*.yaml"
+    import yaml
+    return [d for d in yaml.safe_load_all(text) if d], version, source
 
 
 class Cluster:

@@ -156,8 +156,8 @@ def compare(label, real, sim):
 class Fidelity(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        manifests = rchelper.flux_manifests("--release", "v2.9.4")
-        docs = [d for d in yaml.safe_load_all(manifests) if d]
+        docs, _, source = rchelper.flux_install()
+        sys.stderr.write("manifests: %s\n" % source)
         secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                   "metadata": {"name": "sops-age", "namespace": NS},
                   "data": {"age.agekey": base64.b64encode(b"AGE-SECRET-KEY-1FIDELITY").decode()}}
