@@ -215,7 +215,8 @@ run_step(fluxstate_ctx *ctx, struct fluxstate__client *client, const struct flux
 			a.resource_version = NULL;
 		}
 	} else if (rc == FLUXSTATE_ECONFLICT) {
-		*msg = fluxstate__asprintf("changed since the plan, not overwritten: %s",
+		*msg = fluxstate__asprintf("changed since the plan (%s), not overwritten: %s",
+					   patch ? "its resourceVersion or finalizers differ" : "its uid or resourceVersion differs",
 					   res.message ? res.message : "conflict");
 	} else if (rc == FLUXSTATE_EAUTH && res.http_status == 403) {
 		*msg = fluxstate__asprintf("refused by the API server (RBAC): %s", res.message ? res.message : "forbidden");
