@@ -106,6 +106,7 @@ struct fluxstate__client {
 	fluxstate_ctx *ctx;
 	const struct fluxstate__conn *conn;
 	CURLM *multi;
+	CURLSH *share;                /* TLS sessions resumed across this client's connections */
 	struct op *ops;               /* queued by _add, run by _run */
 	unsigned int n_requests;
 	int send_credentials;         /* https only (client-go IsConfigTransportTLS) */
@@ -320,7 +321,17 @@ fluxstate__client_new(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, st
 	}
 	c->user_agent = fluxstate__asprintf("fluxstate/%s (linux/%s)", FLUXSTATE_VERSION, FLUXSTATE_ARCH);
 	c->multi = curl_multi_init();
-	if (r < 0 || !c->base_url || !c->user_agent || !c->multi) {
+	/*
+	 * Each easy handle has its own TLS session cache: against an HTTP/1.1
+	 * server every parallel connection did a full handshake. Shared, they
+	 * resume. One client runs in one thread at a time: no lock callbacks.
+	 */
+	c->share = curl_share_init();
+	if (c->share && curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+		curl_share_cleanup(c->share);
+		c->share = NULL;
+	}
+	if (r < 0 || !c->base_url || !c->user_agent || !c->multi || !c->share) {
 		fluxstate__client_free(c);
 		return FLUXSTATE_ENOMEM;
 	}
@@ -391,6 +402,8 @@ fluxstate__client_free(struct fluxstate__client *client)
 	}
 	if (client->multi)
 		curl_multi_cleanup(client->multi);
+	if (client->share)
+		curl_share_cleanup(client->share); /* after every easy handle that used it */
 	curl_slist_free_all(client->connect_to);
 	free(client->base_url);
 	free(client->host_header);
@@ -901,6 +914,7 @@ op_start(struct op *op, uint64_t deadline)
 	curl_easy_setopt(op->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(op->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(op->easy, CURLOPT_PRIVATE, op);
+	curl_easy_setopt(op->easy, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(op->easy, CURLOPT_ERRORBUFFER, op->errbuf);
 	op->errbuf[0] = '\0';
 	curl_easy_setopt(op->easy, CURLOPT_HTTPHEADER, op->headers);
