@@ -48,6 +48,14 @@ if [ -x tests/check-install.sh ]; then
 	bash tests/check-install.sh "$out/build" "$out/destdir" || status=1
 fi
 
+step "comparing benchmark, short mode (issue 13; fails only when a client fails or is missing)"
+# python-kubernetes from PyPI, pinned, in a venv of its own
+venv="$out/bench-venv"
+[ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import kubernetes' 2>/dev/null ||
+	{ python3 -m venv "$venv" && "$venv/bin/pip" install -q 'kubernetes==37.0.2'; } || status=1
+/usr/bin/python3 tests/bench/compare.py --short --fluxstate "$out/build/bindings/cli/fluxstate" \
+	--curl-floor "$out/build/tests/bench/curl-floor" --python "$venv/bin/python" || status=1
+
 step "real cluster: etcd + kube-apiserver + kube-controller-manager from Go modules"
 if [ "${REALCLUSTER:-1}" = 0 ] && [ "${CI:-}" != true ]; then
 	echo "real-cluster tier LEFT OUT (REALCLUSTER=0): the result below does not cover it"
