@@ -976,6 +976,28 @@ out:
 	return rc;
 }
 
+/* Flux v1 still present: its own warning, never Flux v2 evidence, never for a cleanup. */
+static int
+report_flux_v1(struct cls *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->obs->n_flux_v1; i++) {
+		const struct fluxstate__obs_object *o = &c->obs->flux_v1[i];
+		int crd = fluxstate__streq(o->kind, "CustomResourceDefinition");
+
+		if (!fluxstate__report_add_finding(c->r, o->kind, o->api_version, o->meta.namespace, o->meta.name,
+						   "flux-v1", "present", FLUXSTATE_SEVERITY_WARNING,
+						   FLUXSTATE_FLAG_NOT_FLUX_V2,
+						   "legacy Flux v1 %s present: not part of Flux v2 and never cleaned up "
+						   "with it%s", crd ? "CRD" : "Deployment",
+						   crd ? " (deleting it deletes every Flux v1 object of its kind)"
+						       : "; migrate it to Flux v2 or remove it on its own"))
+			return -1;
+	}
+	return 0;
+}
+
 static int
 report_blind_spots(struct cls *c, unsigned int decisive)
 {
@@ -1104,8 +1126,9 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 			decisive = FLUXSTATE__SEE_CONTROLLERS | FLUXSTATE__SEE_OPERATOR;
 		} else {
 			state = FLUXSTATE_INSTALL_NONE;
-			/* anything hidden could hold a trace; ConfigMaps and /version cannot */
-			decisive = ~(unsigned int)(FLUXSTATE__SEE_SERVER | FLUXSTATE__SEE_CONFIGMAPS);
+			/* anything hidden could hold a trace; ConfigMaps, /version and Flux v1 cannot */
+			decisive = ~(unsigned int)(FLUXSTATE__SEE_SERVER | FLUXSTATE__SEE_CONFIGMAPS |
+						   FLUXSTATE__SEE_FLUX_V1);
 		}
 	} else if (c->n_errors) {
 		state = FLUXSTATE_INSTALL_PARTIAL;
@@ -1121,6 +1144,8 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 	if (blind & decisive)
 		state = FLUXSTATE_INSTALL_UNKNOWN;
 	if (state == FLUXSTATE_INSTALL_NONE && report_precreated(c) < 0)
+		goto oom;
+	if (report_flux_v1(c) < 0)
 		goto oom;
 	if (report_blind_spots(c, state == FLUXSTATE_INSTALL_UNKNOWN ? decisive : 0) < 0)
 		goto oom;

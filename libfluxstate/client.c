@@ -1138,11 +1138,40 @@ retry_after_seconds(const char *v)
 	return s;
 }
 
+/* The kind of a list page: <Kind>List when the caller named the kind (or a metadata-only list), else any *List. */
+static int
+list_kind_ok(const struct op *op, const char *kind)
+{
+	size_t n;
+
+	if (!fluxstate__has_suffix(kind, "List"))
+		return 0;
+	if (!op->q.list_kind || (op->q.metadata_only && strcmp(kind, "PartialObjectMetadataList") == 0))
+		return 1;
+	n = strlen(op->q.list_kind);
+	return strncmp(kind, op->q.list_kind, n) == 0 && strcmp(kind + n, "List") == 0;
+}
+
+/* Why a 2xx list page is not a Kubernetes list (every apiserver page is one), or NULL. */
+static const char *
+not_a_list(const struct op *op, const struct fluxstate__json *top, const char *kind)
+{
+	if (!top || top->type != FLUXSTATE__JSON_OBJECT)
+		return "not a JSON object";
+	if (kind && !list_kind_ok(op, kind))
+		return "another kind";
+	if (!kind && op->q.list_kind)
+		return "no kind";
+	if (!fluxstate__json_str(fluxstate__json_path(top, "metadata", "resourceVersion", NULL)))
+		return "no metadata.resourceVersion";
+	return NULL;
+}
+
 static void
 finish_ok(struct op *op, struct fluxstate__json *top)
 {
 	const char *kind = fluxstate__json_str(fluxstate__json_get(top, "kind"));
-	const char *cont, *rv;
+	const char *cont, *rv, *why;
 
 	if (op->watch) {
 		/* the server closed the watch: watch again from the same version (not in a hot loop) */
@@ -1167,8 +1196,16 @@ finish_ok(struct op *op, struct fluxstate__json *top)
 		op->state = OP_DONE;
 		return;
 	}
-	if (!top || top->type != FLUXSTATE__JSON_OBJECT || (kind && !fluxstate__has_suffix(kind, "List"))) {
-		op_fail(op, FLUXSTATE_EPROTOCOL, "expected a list, the server sent %s", kind ? kind : "something else");
+	/*
+	 * Every page is checked like the first: a continuation page that is not
+	 * a list ({} or an HTML page from a proxy, another kind) would otherwise
+	 * end the list early, and what it hid would read as absent.
+	 */
+	why = not_a_list(op, top, kind);
+	if (why) {
+		op_fail(op, FLUXSTATE_EPROTOCOL, "%s is not a Kubernetes list (%s%s%s)",
+			op->cont ? "a continuation page (continue=)" : "the answer", why,
+			strcmp(why, "another kind") == 0 ? ": " : "", strcmp(why, "another kind") == 0 ? kind : "");
 		return;
 	}
 	rv = fluxstate__json_str(fluxstate__json_path(top, "metadata", "resourceVersion", NULL));

@@ -29,6 +29,7 @@
 #define FLUXSTATE__FLUX_FINALIZER "finalizers.fluxcd.io"
 #define FLUXSTATE__OPERATOR_FINALIZER "fluxcd.controlplane.io/finalizer"
 #define FLUXSTATE__OPERATOR_GROUP "fluxcd.controlplane.io"
+#define FLUXSTATE__FLUX_V1_NAMESPACE "flux"     /* where Flux v1's docs install fluxd and helm-operator */
 
 struct fluxstate__crd_info {
 	const char *name;       /* plural.group */
@@ -52,8 +53,12 @@ extern const size_t fluxstate__n_controllers;
 const struct fluxstate__crd_info *fluxstate__crd_lookup(const char *name);
 const struct fluxstate__crd_info *fluxstate__crd_lookup_group_plural(const char *group, const char *plural);
 const struct fluxstate__controller_info *fluxstate__controller_lookup(const char *name);
-/* A Flux API group: *.toolkit.fluxcd.io, *.extensions.fluxcd.io, fluxcd.controlplane.io, … */
+/* A Flux v2 API group: *.toolkit.fluxcd.io, *.extensions.fluxcd.io, fluxcd.controlplane.io, … */
 int fluxstate__is_flux_group(const char *group);
+/* Flux v1's API groups (helm-operator's helm.fluxcd.io, the older flux.weave.works): not Flux v2. */
+int fluxstate__is_flux_v1_group(const char *group);
+/* A Flux v1 Deployment: named flux or helm-operator, or running a Flux v1 image (fluxcd/flux, fluxcd/helm-operator). */
+int fluxstate__is_flux_v1_deployment(const char *name, const char *image);
 /* Known cluster RBAC name of a Flux install in @ns (unsuffixed, or suffixed "-<ns>"), or the operator's. */
 int fluxstate__is_flux_rbac_name(const char *kind, const char *name, const char *ns, int *ret_suffixed);
 int fluxstate__is_flux_service_name(const char *name);
@@ -223,7 +228,8 @@ enum fluxstate__sight {
 	FLUXSTATE__SEE_CONFIGMAPS = 1 << 7,
 	FLUXSTATE__SEE_CRS = 1 << 8,
 	FLUXSTATE__SEE_FLUX_INSTANCE = 1 << 9,
-	FLUXSTATE__SEE_OPERATOR = 1 << 10
+	FLUXSTATE__SEE_OPERATOR = 1 << 10,
+	FLUXSTATE__SEE_FLUX_V1 = 1 << 11      /* Flux v1 Deployments: never decide the state */
 };
 
 struct fluxstate__blind_spot {
@@ -261,6 +267,9 @@ struct fluxstate__observations {
 	struct fluxstate__cr_tally *cr_tally; /* per fluxstate__crds row; NULL: none counted */
 	struct fluxstate__blind_spot *blind;
 	size_t n_blind, cap_blind;
+	/* Flux v1 (helm-operator, fluxd) CRDs and Deployments: not Flux v2 evidence, never cleaned up */
+	struct fluxstate__obs_object *flux_v1;
+	size_t n_flux_v1, cap_flux_v1;
 
 	unsigned int n_requests;
 	int list_all_crs;               /* set before observing: list every Flux CRD's objects (cleanup plans) */
@@ -302,6 +311,7 @@ int fluxstate__obs_count_cr(struct fluxstate__observations *obs, struct fluxstat
 const struct fluxstate__cr_tally *fluxstate__obs_cr_tally(const struct fluxstate__observations *obs,
 							    const struct fluxstate__crd_info *info);
 void fluxstate__obs_cr_clear(struct fluxstate__obs_cr *cr);
+struct fluxstate__obs_object *fluxstate__obs_add_flux_v1(struct fluxstate__observations *obs);
 struct fluxstate__blind_spot *fluxstate__obs_add_blind(struct fluxstate__observations *obs);
 struct fluxstate__watch_target *fluxstate__obs_add_watch(struct fluxstate__observations *obs);
 /* Label value or NULL. */

@@ -92,8 +92,37 @@ fluxstate__is_flux_group(const char *group)
 {
 	if (!group)
 		return 0;
+	if (fluxstate__is_flux_v1_group(group))
+		return 0;
 	return strcmp(group, "fluxcd.io") == 0 || fluxstate__has_suffix(group, ".fluxcd.io") ||
 	       strcmp(group, FLUXSTATE__OPERATOR_GROUP) == 0;
+}
+
+int
+fluxstate__is_flux_v1_group(const char *group)
+{
+	return fluxstate__streq(group, "helm.fluxcd.io") || fluxstate__streq(group, "flux.weave.works");
+}
+
+int
+fluxstate__is_flux_v1_deployment(const char *name, const char *image)
+{
+	static const char *const repos[] = {
+		"fluxcd/flux", "fluxcd/helm-operator", "weaveworks/flux", "weaveworks/helm-operator",
+	};
+	size_t i, n;
+	const char *p;
+
+	if (fluxstate__streq(name, "flux") || fluxstate__streq(name, "helm-operator"))
+		return 1;
+	for (i = 0; image && i < sizeof(repos) / sizeof(repos[0]); i++) {
+		/* registry/…/fluxcd/flux:1.25.4, not ghcr.io/fluxcd/flux-cli */
+		p = strstr(image, repos[i]);
+		n = strlen(repos[i]);
+		if (p && (p == image || p[-1] == '/') && (p[n] == ':' || p[n] == '@' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
 }
 
 /* Base names of the cluster RBAC a Flux install creates (flux-inventory §2.5, §2.8). */

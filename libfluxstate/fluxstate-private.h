@@ -255,6 +255,8 @@ struct fluxstate__query {
 	const char *body;               /* NULL = none */
 	const char *content_type;       /* of body, e.g. "application/json-patch+json" */
 	int dry_run;                    /* ?dryRun=All: the server checks everything and persists nothing */
+	const char *list_kind;          /* e.g. "Deployment": every page must be a DeploymentList (or a
+					   PartialObjectMetadataList when metadata_only); NULL = any *List */
 };
 
 struct fluxstate__result {

@@ -35,6 +35,12 @@ OBS_ADD(namespace, namespaces)
 OBS_ADD(object, objects)
 OBS_ADD(cr, crs)
 
+struct fluxstate__obs_object *
+fluxstate__obs_add_flux_v1(struct fluxstate__observations *obs)
+{
+	return obs_grow((void **)&obs->flux_v1, &obs->n_flux_v1, &obs->cap_flux_v1, sizeof(*obs->flux_v1));
+}
+
 struct fluxstate__blind_spot *
 fluxstate__obs_add_blind(struct fluxstate__observations *obs)
 {
@@ -222,6 +228,7 @@ fluxstate__obs_forget_read(struct fluxstate__observations *obs, unsigned int rea
 		for (i = 0; i < fluxstate__n_crds; i++)
 			if (obs->cr_tally[i].read_id == read_id)
 				memset(&obs->cr_tally[i], 0, sizeof(obs->cr_tally[i]));
+	FORGET(obs->flux_v1, obs->n_flux_v1, object_clear, read_id);
 }
 
 void
@@ -249,6 +256,9 @@ fluxstate__observations_clear(struct fluxstate__observations *obs)
 		fluxstate__obs_cr_clear(&obs->crs[i]);
 	free(obs->crs);
 	free(obs->cr_tally);
+	for (i = 0; i < obs->n_flux_v1; i++)
+		object_clear(&obs->flux_v1[i]);
+	free(obs->flux_v1);
 	for (i = 0; i < obs->n_blind; i++) {
 		free(obs->blind[i].kind);
 		free(obs->blind[i].api_version);

@@ -144,7 +144,7 @@ item_cb(const struct fluxstate__json *item, void *userdata)
 	struct read *rd = userdata;
 	struct fluxstate__observations *obs = rd->o->obs;
 	size_t crds = obs->n_crds, deployments = obs->n_deployments, namespaces = obs->n_namespaces;
-	size_t objects = obs->n_objects, crs = obs->n_crs;
+	size_t objects = obs->n_objects, crs = obs->n_crs, flux_v1 = obs->n_flux_v1;
 	int rc;
 
 	if (rd->res.restarted && !rd->replayed) {
@@ -156,6 +156,7 @@ item_cb(const struct fluxstate__json *item, void *userdata)
 		namespaces = obs->n_namespaces;
 		objects = obs->n_objects;
 		crs = obs->n_crs;
+		flux_v1 = obs->n_flux_v1;
 	}
 	rc = rd->item(rd, item);
 	/* tag even after a failure: a half-filled element is still freed by its read's forget */
@@ -164,6 +165,7 @@ item_cb(const struct fluxstate__json *item, void *userdata)
 	TAG_NEW(obs->namespaces, obs->n_namespaces, namespaces, read_id(rd));
 	TAG_NEW(obs->objects, obs->n_objects, objects, read_id(rd));
 	TAG_NEW(obs->crs, obs->n_crs, crs, read_id(rd));
+	TAG_NEW(obs->flux_v1, obs->n_flux_v1, flux_v1, read_id(rd));
 	if (rc < 0) {
 		rd->o->oom = 1;
 		return 1;
@@ -188,6 +190,28 @@ on_version(struct read *rd, const struct fluxstate__json *doc)
 	return 0;
 }
 
+/* Flux v1 (helm-operator, fluxd): recorded apart, so it is never taken for Flux v2 evidence. */
+static int
+add_flux_v1(struct read *rd, const struct fluxstate__json *item, const char *kind, const char *api_version)
+{
+	struct fluxstate__observations *obs = rd->o->obs;
+	const char *name = fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL));
+	const char *ns = fluxstate__json_str(fluxstate__json_path(item, "metadata", "namespace", NULL));
+	struct fluxstate__obs_object *o;
+	size_t i;
+
+	for (i = 0; i < obs->n_flux_v1; i++)
+		if (fluxstate__streq(obs->flux_v1[i].kind, kind) && fluxstate__streq(obs->flux_v1[i].meta.name, name) &&
+		    fluxstate__streq(obs->flux_v1[i].meta.namespace, ns))
+			return 0;
+	o = fluxstate__obs_add_flux_v1(obs);
+	if (!o || parse_meta(item, &o->meta) < 0)
+		return -1;
+	o->kind = fluxstate__strdup(kind);
+	o->api_version = fluxstate__strdup(api_version);
+	return o->kind && o->api_version ? 0 : -1;
+}
+
 static int
 on_crd(struct read *rd, const struct fluxstate__json *item)
 {
@@ -197,6 +221,8 @@ on_crd(struct read *rd, const struct fluxstate__json *item)
 	struct fluxstate__obs_crd *c;
 	int oom = 0;
 
+	if (fluxstate__is_flux_v1_group(group))
+		return add_flux_v1(rd, item, "CustomResourceDefinition", "apiextensions.k8s.io/v1");
 	if (!is_flux_labelled_json(item) && !fluxstate__is_flux_group(group) && !fluxstate__crd_lookup(name))
 		return 0;
 	c = fluxstate__obs_add_crd(rd->o->obs);
@@ -267,6 +293,11 @@ on_deployment(struct read *rd, const struct fluxstate__json *item)
 	size_t i;
 	int oom = 0;
 
+	c = fluxstate__json_path(item, "spec", "template", "spec", "containers", NULL);
+	if (!is_flux_labelled_json(item) &&
+	    fluxstate__is_flux_v1_deployment(name, c && c->type == FLUXSTATE__JSON_ARRAY ?
+					     fluxstate__json_str(fluxstate__json_get(c->first, "image")) : NULL))
+		return add_flux_v1(rd, item, "Deployment", "apps/v1");
 	/* the same Deployment comes from several reads */
 	for (i = 0; i < obs->n_deployments; i++)
 		if (fluxstate__streq(obs->deployments[i].meta.name, name) &&
@@ -374,6 +405,8 @@ add_read(struct observe *o, const char *group, const char *version, const char *
 	rd->q.metadata_only = metadata_only;
 	rd->q.page_size = metadata_only ? METADATA_PAGE_SIZE : 0;
 	rd->kind = kind;
+	/* every page must be a <kind>List: another answer is a blind spot, never the end of the list */
+	rd->q.list_kind = resource && kind && *kind ? kind : NULL;
 	rd->sight = sight;
 	rd->item = item;
 	rd->api_version = !group || !*group ? "v1" : strcmp(group, "apps") == 0 ? "apps/v1" :
@@ -490,9 +523,6 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 
 		obs->n_requests += rd->res.n_requests;
 		n_answered += rd->res.http_status != 0;
-		/* every apiserver list names its resourceVersion; a 200 without one ({} from a proxy) listed nothing */
-		if (rd->q.resource && rd->res.code == 0 && !rd->res.not_found && !rd->res.resource_version)
-			rd->incomplete = "the answer is not a Kubernetes list (no metadata.resourceVersion)";
 		if (fatal_code(rd->res.code))
 			return fluxstate__error(o->ctx, rd->res.code, "%s while reading %s",
 						fluxstate_strerror(rd->res.code), target);
@@ -765,6 +795,7 @@ sort_observations(struct fluxstate__observations *obs)
 	SORT(obs->namespaces, obs->n_namespaces, cmp_namespace);
 	SORT(obs->objects, obs->n_objects, cmp_object);
 	SORT(obs->crs, obs->n_crs, cmp_cr);
+	SORT(obs->flux_v1, obs->n_flux_v1, cmp_object);
 	SORT(obs->blind, obs->n_blind, cmp_blind);
 }
 
@@ -892,7 +923,7 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		if (res->code == 0 && res->not_found)
 			rc = fluxstate__error(ctx, all_failed, "%s: every request was answered 404 Not Found; "
 					      "this address does not serve the Kubernetes API", fluxstate_strerror(all_failed));
-		else if (res->code == 0)
+		else if (res->code == 0 && o->reads[1].incomplete)
 			rc = fluxstate__error(ctx, all_failed, "%s: %s", fluxstate_strerror(all_failed),
 					      o->reads[1].incomplete);
 		else if (all_failed == FLUXSTATE_ENETWORK && (res->reached >= 2 || res->http_status))
@@ -918,6 +949,14 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 	add_read(o, "", "v1", "secrets", obs->namespace, NULL, 1, "Secret", FLUXSTATE__SEE_SECRETS, on_object);
 	add_read(o, "", "v1", "configmaps", obs->namespace, NULL, 1, "ConfigMap", FLUXSTATE__SEE_CONFIGMAPS,
 		 on_object);
+	/* Flux v1 ran in namespace flux: report it (never as Flux v2), so no cleanup touches it */
+	if (!fluxstate__streq(obs->namespace, FLUXSTATE__FLUX_V1_NAMESPACE))
+		for (i = 0; i < obs->n_namespaces; i++)
+			if (fluxstate__streq(obs->namespaces[i].meta.name, FLUXSTATE__FLUX_V1_NAMESPACE)) {
+				add_read(o, "apps", "v1", "deployments", FLUXSTATE__FLUX_V1_NAMESPACE, NULL, 0,
+					 "Deployment", FLUXSTATE__SEE_FLUX_V1, on_deployment);
+				break;
+			}
 	for (i = 0; i < obs->n_crds; i++) {
 		const struct fluxstate__obs_crd *c = &obs->crds[i];
 		const struct fluxstate__crd_info *info = fluxstate__crd_lookup(c->meta.name);

@@ -172,6 +172,8 @@ fluxstate__flag_name(unsigned int flag)
 		return "finalizer-blocked";
 	case FLUXSTATE_FLAG_NOT_VISIBLE:
 		return "not-visible";
+	case FLUXSTATE_FLAG_NOT_FLUX_V2:
+		return "not-flux-v2";
 	default:
 		return NULL;
 	}
@@ -482,7 +484,7 @@ gen_report(yajl_gen g, const struct fluxstate_report *r)
 		G(gen_kv(g, "reason", f->reason));
 		G(gen_str(g, "flags"));
 		G(yajl_gen_array_open(g));
-		for (bit = 1; bit && bit <= FLUXSTATE_FLAG_NOT_VISIBLE; bit <<= 1)
+		for (bit = 1; bit && bit <= FLUXSTATE_FLAG_NOT_FLUX_V2; bit <<= 1)
 			if ((f->flags & bit) && fluxstate__flag_name(bit))
 				G(gen_str(g, fluxstate__flag_name(bit)));
 		G(yajl_gen_array_close(g));

@@ -50,6 +50,7 @@ static const struct {
 	{ "flux-instance", "FluxInstance" },
 	{ "server", "Kubernetes server" },
 	{ "access", "not visible (access denied or incomplete)" },
+	{ "flux-v1", "Flux v1 (legacy, not part of Flux v2)" },
 };
 
 static const char *
@@ -115,6 +116,7 @@ print_flags(FILE *out, unsigned int flags)
 		{ FLUXSTATE_FLAG_BLOCKS_FLUX_INSTALL, "blocks flux install" },
 		{ FLUXSTATE_FLAG_FINALIZER_BLOCKED, "finalizer-blocked" },
 		{ FLUXSTATE_FLAG_NOT_VISIBLE, "not visible" },
+		{ FLUXSTATE_FLAG_NOT_FLUX_V2, "not Flux v2" },
 	};
 	const char *sep = " [";
 	size_t i;

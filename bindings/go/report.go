@@ -87,6 +87,7 @@ const (
 	FlagBlocksFluxInstall = "blocks-flux-install"
 	FlagFinalizerBlocked  = "finalizer-blocked"
 	FlagNotVisible        = "not-visible"
+	FlagNotFluxV2         = "not-flux-v2" // Flux v1 (category "flux-v1"): never cleaned up
 )
 
 // Finding is one piece of evidence. Namespace is "" for cluster-scoped

@@ -769,7 +769,14 @@ enum fluxstate_finding_flag {
 	FLUXSTATE_FLAG_BLOCKS_REINSTALL = 1 << 0,     /**< Terminating namespace/CRD: a reinstall fails until it is gone */
 	FLUXSTATE_FLAG_BLOCKS_FLUX_INSTALL = 1 << 1,  /**< makes `flux install` refuse (bootstrapped-labelled CRD) */
 	FLUXSTATE_FLAG_FINALIZER_BLOCKED = 1 << 2,    /**< a finalizer nobody will remove keeps it */
-	FLUXSTATE_FLAG_NOT_VISIBLE = 1 << 3           /**< describes something the caller could not see */
+	FLUXSTATE_FLAG_NOT_VISIBLE = 1 << 3,          /**< describes something the caller could not see */
+	/**
+	 * Not part of a Flux v2 install (Flux v1's fluxd or helm-operator and
+	 * their CRDs): it never decides the state and no cleanup may touch it
+	 * (deleting helm-operator's CRD deletes every v1 HelmRelease).
+	 * Category "flux-v1". @since 0.2
+	 */
+	FLUXSTATE_FLAG_NOT_FLUX_V2 = 1 << 4
 };
 
 /** Kubernetes kind, e.g. "CustomResourceDefinition". Never NULL. @since 0.1 */
@@ -784,7 +791,9 @@ const char *fluxstate_finding_get_name(const fluxstate_finding *finding);
  * What the object is: "controller", "crd", "custom-resource", "rbac",
  * "namespace", "service-account", "service", "network-policy",
  * "resource-quota", "secret", "configmap", "helm-release", "operator",
- * "flux-instance", "server" or "access". Never NULL.
+ * "flux-instance", "server", "access", or (@since 0.2) "flux-v1": Flux v1
+ * still present (problem "present", flag FLUXSTATE_FLAG_NOT_FLUX_V2).
+ * Never NULL.
  * @since 0.1
  */
 const char *fluxstate_finding_get_category(const fluxstate_finding *finding);

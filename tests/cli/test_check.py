@@ -14,9 +14,9 @@ STATES = ("none", "residual", "partial", "healthy", "unknown")
 HINT_WORD = {"bootstrap": "bootstrap", "cleanup": "cleanup-plan", "repair": "repair",
              "none": "leave alone", "investigate": "investigate"}
 MARK = {"error": "✗", "warning": "⚠", "info": "✔"}
-FLAG_ORDER = ("blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible")
+FLAG_ORDER = ("blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible", "not-flux-v2")
 FLAG_TEXT = {"blocks-reinstall": "blocks reinstall", "blocks-flux-install": "blocks flux install",
-             "finalizer-blocked": "finalizer-blocked", "not-visible": "not visible"}
+             "finalizer-blocked": "finalizer-blocked", "not-visible": "not visible", "not-flux-v2": "not Flux v2"}
 
 
 def scenario_for(state):

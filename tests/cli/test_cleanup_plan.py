@@ -198,6 +198,32 @@ class PartialForced(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
 
 
+class FluxV1NeverPlanned(unittest.TestCase):
+    """#11 item 3: Flux v1 beside Flux v2 leftovers. Deleting helm-operator's
+    CRD would delete every v1 HelmRelease while helm-operator runs."""
+
+    def test_flux_v1_is_reported_but_never_in_the_plan(self):
+        sim = clitest.shared_sim("flux-v1-beside-leftovers")
+        report = json.loads(run("--kubeconfig", sim.kubeconfig, "-o", "json").out)
+        self.assertEqual(report["state"], "residual", report)
+        v1 = [f for f in report["findings"] if f["category"] == "flux-v1"]
+        self.assertEqual(sorted(f["name"] for f in v1), ["flux", "helm-operator", "helmreleases.helm.fluxcd.io"], v1)
+        for f in v1:
+            self.assertEqual(f["severity"], "warning", f)
+            self.assertIn("not-flux-v2", f["flags"], f)
+        r = run("--kubeconfig", sim.kubeconfig, "cleanup-plan")
+        self.assertEqual(r.rc, 0, r)
+        cmds = [line for _, line in commands(r.out)]
+        # the Flux v2 CRDs go ...
+        self.assertTrue(any(" customresourcedefinition" in l and "gitrepositories.source.toolkit.fluxcd.io" in l
+                            for l in cmds), r.out)
+        # ... Flux v1 never: not its CRD, not its Deployments, not its namespace
+        for l in cmds:
+            self.assertNotIn("helm.fluxcd.io", l.replace("helm.toolkit.fluxcd.io", ""), l)
+            self.assertNotIn("helm-operator", l, l)
+            self.assertNotRegex(l, r"deployment\.apps '?flux'? ", l)
+            self.assertNotRegex(l, r"namespace '?flux'?( |$)", l)
+
 if __name__ == "__main__":
     clitest.require_shared()
     clitest.main()

@@ -1,9 +1,14 @@
 /*
- * Blind spots, exhaustively: for one baseline scenario, probe it once to
- * learn every read a detection makes (from the simulator's request log), then
- * make each read fail in turn (403, 404, a cut-off answer: truncated,
- * reset, malformed or 500, and a 200 that is not a list: `{}`) and check the answer against the contract in
- * docs/states.md, "unknown":
+ * Blind spots, exhaustively: for one baseline scenario, served with pages of
+ * at most 2 items (so most lists have continuation pages), probe it once to
+ * learn every read a detection makes (from the simulator's request log),
+ * then make each read fail in turn with every fault kind the simulator can
+ * inject — 403, 404, 410, 500, a redirect, a 200 that is not a list (`{}`,
+ * an HTML page, an empty body, a Status, a list of another kind), a
+ * truncated, reset or malformed body — first on its first page, then on its
+ * first continuation page (`continue=`), where 410 Expired twice (a restart
+ * does not help) is added.
+ * Each is checked against the contract in docs/states.md, "unknown":
  *
  *   - a failed read is never silent: an access/not-visible finding names it,
  *     an error when it made the answer unknown, a warning otherwise;
@@ -14,9 +19,14 @@
  *   - residual becomes unknown when Deployments were not seen, and otherwise
  *     stays residual or becomes unknown; partial stays partial or unknown.
  *
+ * Faults the client recovers from — a 429 (retried), a 410 on a
+ * continuation page (the list restarts once) — must leave the baseline
+ * answer with no access finding at all.
+ *
  * The oracle below is written from the table in docs/states.md, not from
- * classify.c. One simulator per read serves the four failures on its 1st
- * to 4th matching request (fault `nth`), one probe each.
+ * classify.c. First pages: one simulator per read serves the faults on its
+ * 1st, 2nd, … first-page request (fault `nth`), one probe each.
+ * Continuation pages: one simulator per fault kind, one probe per paged read.
  *
  * Usage: test-blind-spots SCENARIO
  *
@@ -32,7 +42,6 @@
 #include "kubesim.h"
 
 #define MAX_READS 64
-#define N_FAULTS 4
 
 static int n_checks, n_failed;
 
@@ -47,6 +56,7 @@ check(int ok, const char *what, const char *detail)
 struct read {
 	char path[256];
 	char selector[256];     /* labelSelector=… or fieldSelector=… as sent, or "" */
+	int n_cont;             /* continuation requests (pages after the first) in the baseline */
 };
 
 /* What a failed read could hide, as docs/states.md names it. */
@@ -140,6 +150,8 @@ learn_reads(const char *log_path, struct read *reads, size_t max)
 				break;
 		if (i == n)
 			reads[n++] = rd;
+		if (strstr(query, "continue="))
+			reads[i].n_cont++;
 	}
 	fclose(f);
 	return n;
@@ -194,25 +206,187 @@ access_findings(const fluxstate_report *r, int *ret_max_severity)
 	return n;
 }
 
-static const char *const cut_faults[] = { "truncate: true", "reset: true", "malformed: true", "status: 500" };
+/* Fault kinds (tests/kubesim/README.md, "Faults"). */
+struct fault {
+	const char *yaml;       /* the fault's keys */
+	int first_page;         /* injected on a first page */
+	int continuation;       /* injected on the first continuation page */
+	int recovers;           /* the client must recover: the answer stays, nothing is hidden */
+};
+
+static const struct fault faults[] = {
+	{ "status: 403", 1, 1, 0 },
+	{ "status: 404", 1, 1, 0 },
+	{ "status: 500", 1, 1, 0 },
+	{ "status: 410", 1, 0, 0 },
+	{ "redirect: 'https://proxy.invalid/login'", 1, 1, 0 },
+	{ "status: 200, body: {}", 1, 1, 0 },
+	{ "status: 200, body: '<html><body>Sign in to continue</body></html>', contentType: text/html", 1, 1, 0 },
+	{ "status: 200, body: ''", 1, 1, 0 },
+	{ "status: 200, body: {kind: Status, apiVersion: v1, metadata: {}, status: Success}", 1, 1, 0 },
+	{ "status: 200, body: {kind: EventList, apiVersion: v1, metadata: {resourceVersion: '7'}, items: []}", 1, 1, 0 },
+	{ "truncate: true", 1, 1, 0 },
+	{ "reset: true", 1, 1, 0 },
+	{ "malformed: true", 1, 1, 0 },
+	{ "expired: true, times: 2", 0, 1, 0 },    /* again after the restart */
+	/* recovered: keep last among the first-page faults, its retry must not meet another fault */
+	{ "status: 410", 0, 1, 1 },
+	{ "status: 429, retryAfter: 0", 1, 1, 1 },
+};
+#define N_FAULTS (sizeof(faults) / sizeof(faults[0]))
+
+struct baseline {
+	const char *scenario;
+	int state;
+	int flux_minimum_known;
+};
+
+/* One probe with @fault on @rd: check the answer against the contract. */
+static void
+check_probe(const struct kubesim *sim, const struct baseline *base, const struct read *rd, const struct fault *f,
+	    const char *where)
+{
+	fluxstate_report *r;
+	char err[1024], what[1024];
+	enum what w = classify_read(rd);
+	int must_be_unknown = decisive(base->state, w, base->flux_minimum_known);
+	int rc, state, severity;
+	size_t n_access;
+
+	rc = probe(sim, &r, err, sizeof(err));
+	snprintf(what, sizeof(what), "%s %s%s fails on its %s (%s)", rd->path, rd->selector[0] ? "?" : "",
+		 rd->selector, where, f->yaml);
+	if (rc != 0 || !r) {
+		check(0, what, err);
+		return;
+	}
+	state = fluxstate_report_get_state(r);
+	n_access = access_findings(r, &severity);
+	printf("# %s -> %s: %s\n", what, fluxstate_state_to_string(state), fluxstate_report_get_summary(r));
+	if (f->recovers) {
+		check(state == base->state, "  recovered: the answer stays", fluxstate_state_to_string(state));
+		check(n_access == 0, "  recovered: nothing is reported hidden", NULL);
+		fluxstate_report_free(r);
+		return;
+	}
+	check(n_access > 0, "  an access finding names the failed read", NULL);
+	if (must_be_unknown)
+		check(state == FLUXSTATE_INSTALL_UNKNOWN, "  the answer is unknown", fluxstate_state_to_string(state));
+	else if (base->state == FLUXSTATE_INSTALL_NONE || base->state == FLUXSTATE_INSTALL_HEALTHY)
+		check(state == base->state, "  the read cannot change the answer: it stays",
+		      fluxstate_state_to_string(state));
+	else
+		check(state == base->state || state == FLUXSTATE_INSTALL_UNKNOWN,
+		      "  the answer stays or becomes unknown", fluxstate_state_to_string(state));
+	check(severity == (state == FLUXSTATE_INSTALL_UNKNOWN ? FLUXSTATE_SEVERITY_ERROR : FLUXSTATE_SEVERITY_WARNING),
+	      "  its severity says whether it decided the answer", NULL);
+	fluxstate_report_free(r);
+}
+
+/*
+ * The fault's match: the read's path and selector, and its first pages or
+ * only its continuation pages; the k-th such request from @nth on.
+ */
+static void
+append_fault(char *config, size_t len, const struct read *rd, int continuation, int nth, const char *yaml)
+{
+	size_t off = strlen(config);
+	int n = snprintf(config + off, len - off, "  - {path: '^%s$', query: '^(?%s.*continue=)%s%s%s', nth: %d, %s}\n",
+			 rd->path, continuation ? "=" : "!", rd->selector[0] ? "(?=.*" : "(?!.*Selector=)",
+			 rd->selector, rd->selector[0] ? ")" : "", nth, yaml);
+
+	if (n < 0 || (size_t)n >= len - off) {
+		fprintf(stderr, "test-blind-spots: the simulator config does not fit\n");
+		exit(1);
+	}
+}
+
+/* Every first-page fault on @rd, one simulator: the k-th first-page request gets the k-th fault. */
+static void
+first_pages(const struct baseline *base, const struct read *rd)
+{
+	struct kubesim sim = { 0 };
+	char config[8192];
+	size_t k, n = 0, idx[N_FAULTS];
+
+	for (k = 0; k < N_FAULTS; k++)
+		if (faults[k].first_page)
+			idx[n++] = k;
+	/* a request is counted only by the faults before the one that fires: list the last first */
+	snprintf(config, sizeof(config), "maxPageSize: 2\nfaults:\n");
+	for (k = n; k-- > 0;)
+		append_fault(config, sizeof(config), rd, 0, (int)k + 1, faults[idx[k]].yaml);
+	if (kubesim_start_scenario_config(&sim, base->scenario, config) != 0) {
+		check(0, "the simulator starts with the faults", config);
+		return;
+	}
+	for (k = 0; k < n; k++)
+		check_probe(&sim, base, rd, &faults[idx[k]], "first page");
+	kubesim_stop(&sim);
+}
+
+/* Round 2 reads the Flux namespace and custom resources; what round 1 sees decides whether they happen. */
+static int
+second_round(const struct read *rd)
+{
+	return strstr(rd->path, "/namespaces/") || strstr(rd->path, "fluxcd");
+}
+
+/*
+ * Each continuation-page fault, one simulator per fault kind: probe p fails
+ * the first continuation page of paged read p. Until then every probe makes
+ * the baseline's n_cont continuation requests of that read, so its fault
+ * fires at p * n_cont + 1. Round-2 reads go first: a failed round-1 read
+ * changes which round-2 reads are made, which would shift their counts.
+ */
+static void
+continuation_pages(const struct baseline *base, const struct read *reads, size_t n_reads)
+{
+	struct kubesim sim = { 0 };
+	char config[16384];
+	size_t order[MAX_READS], n = 0, i, k, p;
+	int round;
+
+	for (round = 2; round >= 1; round--)
+		for (i = 0; i < n_reads; i++)
+			if (reads[i].n_cont && (second_round(&reads[i]) ? 2 : 1) == round)
+				order[n++] = i;
+	for (k = 0; k < N_FAULTS; k++) {
+		if (!faults[k].continuation)
+			continue;
+		snprintf(config, sizeof(config), "maxPageSize: 2\nfaults:\n");
+		for (p = 0; p < n; p++)
+			append_fault(config, sizeof(config), &reads[order[p]], 1, (int)p * reads[order[p]].n_cont + 1,
+				     faults[k].yaml);
+		if (kubesim_start_scenario_config(&sim, base->scenario, config) != 0) {
+			check(0, "the simulator starts with the faults", config);
+			continue;
+		}
+		for (p = 0; p < n; p++)
+			check_probe(&sim, base, &reads[order[p]], &faults[k], "2nd page");
+		kubesim_stop(&sim);
+	}
+}
 
 int
 main(int argc, char **argv)
 {
 	struct kubesim sim = { 0 };
 	struct read reads[MAX_READS];
+	struct baseline base = { 0 };
 	fluxstate_report *r;
-	char err[1024], what[1024], config[2048], *json = NULL;
-	size_t n_reads, i;
-	int rc, baseline, flux_minimum_known;
+	char err[1024], what[1024], *json = NULL;
+	size_t n_reads, n_paged = 0, i;
+	int rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s SCENARIO\n", argv[0]);
 		return 2;
 	}
 	unsetenv("FLUX_SYSTEM_NAMESPACE");
+	base.scenario = argv[1];
 
-	rc = kubesim_start_scenario(&sim, argv[1]);
+	rc = kubesim_start_scenario_config(&sim, argv[1], "maxPageSize: 2\n");
 	if (rc != 0) {
 		printf("1..0 # SKIP the simulator did not start on %s\n", argv[1]);
 		return rc == KUBESIM_SKIP ? KUBESIM_SKIP : 1;
@@ -224,74 +398,26 @@ main(int argc, char **argv)
 		printf("1..%d\n", n_checks);
 		return 1;
 	}
-	baseline = fluxstate_report_get_state(r);
-	flux_minimum_known = fluxstate_report_to_json(r, &json) == 0 && json && strstr(json, "\"fluxMinimum\":\"");
+	base.state = fluxstate_report_get_state(r);
+	base.flux_minimum_known = fluxstate_report_to_json(r, &json) == 0 && json &&
+				  strstr(json, "\"fluxMinimum\":\"");
 	fluxstate_free(json);
-	check(access_findings(r, &rc) == 0, "the baseline sees everything",
-	      fluxstate_state_to_string(baseline));
+	check(access_findings(r, &rc) == 0, "the baseline sees everything", fluxstate_state_to_string(base.state));
 	fluxstate_report_free(r);
 	n_reads = learn_reads(sim.log_path, reads, MAX_READS);
-	/* the log is in arrival order, which concurrency varies: which read gets which cut is fixed */
+	/* the log is in arrival order, which concurrency varies: sort for a stable order */
 	qsort(reads, n_reads, sizeof(reads[0]), cmp_read);
 	kubesim_stop(&sim);
-	snprintf(what, sizeof(what), "%zu reads, baseline %s", n_reads, fluxstate_state_to_string(baseline));
+	for (i = 0; i < n_reads; i++)
+		n_paged += reads[i].n_cont > 0;
+	snprintf(what, sizeof(what), "%zu reads, %zu of them paged, baseline %s", n_reads, n_paged,
+		 fluxstate_state_to_string(base.state));
 	check(n_reads >= 10, "the request log names the reads", what);
+	check(n_paged >= 2, "lists have continuation pages to fail", what);
 
-	for (i = 0; i < n_reads; i++) {
-		const struct read *rd = &reads[i];
-		enum what w = classify_read(rd);
-		int must_be_unknown = decisive(baseline, w, flux_minimum_known);
-		const char *faults[N_FAULTS];
-		int k;
-
-		faults[0] = "status: 403";
-		faults[1] = "status: 404";
-		faults[2] = cut_faults[i % (sizeof(cut_faults) / sizeof(cut_faults[0]))];
-		faults[3] = "status: 200, body: {}";
-		/* a request is counted only by the faults before the one that fires: list the last first */
-		snprintf(config, sizeof(config), "faults:\n");
-		for (k = N_FAULTS - 1; k >= 0; k--) {
-			size_t off = strlen(config);
-
-			snprintf(config + off, sizeof(config) - off, "  - {path: '^%s$', %s%s%s nth: %d, %s}\n", rd->path,
-				 rd->selector[0] ? "query: '" : "", rd->selector, rd->selector[0] ? "'," : "", k + 1,
-				 faults[k]);
-		}
-		if (kubesim_start_scenario_config(&sim, argv[1], config) != 0) {
-			check(0, "the simulator starts with the faults", config);
-			continue;
-		}
-		for (k = 0; k < N_FAULTS; k++) {
-			int state, severity;
-			size_t n_access;
-
-			rc = probe(&sim, &r, err, sizeof(err));
-			snprintf(what, sizeof(what), "%s %s%s%s fails (%s)", rd->path, rd->selector[0] ? "?" : "",
-				 rd->selector, "", faults[k]);
-			if (rc != 0 || !r) {
-				check(0, what, err);
-				continue;
-			}
-			state = fluxstate_report_get_state(r);
-			n_access = access_findings(r, &severity);
-			printf("# %s -> %s: %s\n", what, fluxstate_state_to_string(state), fluxstate_report_get_summary(r));
-			check(n_access > 0, "  an access finding names the failed read", NULL);
-			if (must_be_unknown)
-				check(state == FLUXSTATE_INSTALL_UNKNOWN, "  the answer is unknown",
-				      fluxstate_state_to_string(state));
-			else if (baseline == FLUXSTATE_INSTALL_NONE || baseline == FLUXSTATE_INSTALL_HEALTHY)
-				check(state == baseline, "  the read cannot change the answer: it stays",
-				      fluxstate_state_to_string(state));
-			else
-				check(state == baseline || state == FLUXSTATE_INSTALL_UNKNOWN,
-				      "  the answer stays or becomes unknown", fluxstate_state_to_string(state));
-			check(severity == (state == FLUXSTATE_INSTALL_UNKNOWN ? FLUXSTATE_SEVERITY_ERROR
-									     : FLUXSTATE_SEVERITY_WARNING),
-			      "  its severity says whether it decided the answer", NULL);
-			fluxstate_report_free(r);
-		}
-		kubesim_stop(&sim);
-	}
+	for (i = 0; i < n_reads; i++)
+		first_pages(&base, &reads[i]);
+	continuation_pages(&base, reads, n_reads);
 	printf("1..%d\n", n_checks);
 	return n_failed ? 1 : 0;
 }

@@ -1182,6 +1182,59 @@ test_release_newer_than_table_no_skew_claims(void **state)
 }
 
 static void
+add_flux_v1(struct fluxstate__observations *obs, const char *kind, const char *ns, const char *name)
+{
+	struct fluxstate__obs_object *o = fluxstate__obs_add_flux_v1(obs);
+
+	assert_non_null(o);
+	o->kind = strdup(kind);
+	o->api_version = strdup(strcmp(kind, "Deployment") == 0 ? "apps/v1" : "apiextensions.k8s.io/v1");
+	meta(&o->meta, ns, name);
+}
+
+/* #11 item 3: Flux v1 is its own warning, never Flux v2 evidence. */
+static void
+test_flux_v1_is_not_flux_v2(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	const fluxstate_finding *f;
+
+	base(&obs, "v1.33.2");
+	add_ns(&obs, "flux", 0);
+	add_flux_v1(&obs, "CustomResourceDefinition", NULL, "helmreleases.helm.fluxcd.io");
+	add_flux_v1(&obs, "Deployment", "flux", "helm-operator");
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_NONE);
+	f = find(r, "flux-v1", "present", "helm-operator");
+	assert_non_null(f);
+	assert_int_equal(fluxstate_finding_get_severity(f), FLUXSTATE_SEVERITY_WARNING);
+	assert_true(fluxstate_finding_get_flags(f) & FLUXSTATE_FLAG_NOT_FLUX_V2);
+	assert_non_null(find(r, "flux-v1", "present", "helmreleases.helm.fluxcd.io"));
+	fluxstate_report_free(r);
+
+	/* beside a healthy Flux v2 install: still healthy, the warning stays */
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	add_flux_v1(&obs, "Deployment", "flux", "flux");
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_non_null(find(r, "flux-v1", "present", "flux"));
+	fluxstate_report_free(r);
+
+	/* its Deployments hidden: still none (a v1 Deployment cannot make Flux v2 present) */
+	base(&obs, "v1.33.2");
+	add_blind(&obs, "Deployment", "flux", FLUXSTATE__SEE_FLUX_V1);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_NONE);
+	fluxstate_report_free(r);
+	assert_true(fluxstate__is_flux_v1_group("helm.fluxcd.io"));
+	assert_false(fluxstate__is_flux_group("helm.fluxcd.io"));
+	assert_true(fluxstate__is_flux_v1_deployment("x", "docker.io/fluxcd/helm-operator:1.4.4"));
+	assert_false(fluxstate__is_flux_v1_deployment("x", "ghcr.io/fluxcd/flux-cli:v2.7.5"));
+}
+
+static void
 test_partial_with_blind_spot_stays_partial(void **state)
 {
 	struct fluxstate__observations obs;
@@ -1597,6 +1650,7 @@ main(void)
 		cmocka_unit_test(test_skew_by_image_tags),
 		cmocka_unit_test(test_release_newer_than_table_no_skew_claims),
 		cmocka_unit_test(test_release_table),
+		cmocka_unit_test(test_flux_v1_is_not_flux_v2),
 		cmocka_unit_test(test_option_namespace_hidden_deployments_is_unknown),
 		cmocka_unit_test(test_healthy_hidden_server_version_is_unknown),
 		cmocka_unit_test(test_healthy_unknown_version_hidden_server_stays_healthy),

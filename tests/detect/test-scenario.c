@@ -65,7 +65,9 @@ scalar(yaml_node_t *n)
 }
 
 static const char *const severities[] = { "info", "warning", "error" };
-static const char *const flag_names[] = { "blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible" };
+static const char *const flag_names[] = { "blocks-reinstall", "blocks-flux-install", "finalizer-blocked", "not-visible",
+					   "not-flux-v2" };
+#define N_FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
 
 /* Does finding @f match every key of the expectation mapping @m? */
 static int
@@ -87,10 +89,10 @@ finding_matches(yaml_document_t *doc, yaml_node_t *m, const fluxstate_finding *f
 			for (it = value->data.sequence.items.start; it < value->data.sequence.items.top; it++) {
 				const char *flag = scalar(yaml_document_get_node(doc, *it));
 
-				for (i = 0; flag && i < 4; i++)
+				for (i = 0; flag && i < N_FLAG_NAMES; i++)
 					if (strcmp(flag, flag_names[i]) == 0)
 						break;
-				if (!flag || i == 4 || !(fluxstate_finding_get_flags(f) & (1u << i)))
+				if (!flag || i == N_FLAG_NAMES || !(fluxstate_finding_get_flags(f) & (1u << i)))
 					return 0;
 			}
 			continue;

@@ -170,6 +170,7 @@ class FindingFlag(enum.IntFlag):
     BLOCKS_FLUX_INSTALL = 1 << 1
     FINALIZER_BLOCKED = 1 << 2
     NOT_VISIBLE = 1 << 3
+    NOT_FLUX_V2 = 1 << 4    # Flux v1 (category "flux-v1"): never cleaned up
 
     @property
     def labels(self) -> List[str]:
