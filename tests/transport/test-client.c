@@ -2099,9 +2099,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cancel_from_another_thread),
-		cmocka_unit_test(test_cancel_probe_and_signal),
-		cmocka_unit_test(test_request_timeout),
 		cmocka_unit_test(test_token_and_paging),
 		cmocka_unit_test(test_basic_auth),
 		cmocka_unit_test(test_client_cert),
@@ -2134,6 +2131,10 @@ main(void)
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_watch_reestablished),
 		cmocka_unit_test(test_big_list_streams),
+		/* last: they add requests to the log the counts above read */
+		cmocka_unit_test(test_cancel_from_another_thread),
+		cmocka_unit_test(test_cancel_probe_and_signal),
+		cmocka_unit_test(test_request_timeout),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
