@@ -172,10 +172,23 @@ else
 fi
 
 # --- Python, pip-installed ---------------------------------------------------
-# --no-index: offline by construction; the in-tree backend needs nothing.
-check "pip install --target (offline, build isolation)" \
-	"$PY" -m pip install --no-index --disable-pip-version-check --root-user-action=ignore \
-	-q --target "$work/site" "$top/bindings/python"
+# The wheel is built with the pinned backend from the build directory's venv
+# (bindings/python/tests/pyvenv.py; made by `meson test --suite python`, else
+# now), offline; a copy of the source keeps setuptools' build/ out of the tree.
+pyvenv=$("$PY" "$top/bindings/python/tests/pyvenv.py" "$build" --print 2>"$work/venv.log")
+if [ -x "$pyvenv" ]; then
+	ok "the pinned Python venv ($pyvenv)"
+else
+	not_ok "the pinned Python venv"
+	sed 's/^/# /' "$work/venv.log" | tail -20
+fi
+cp -r "$top/bindings/python" "$work/pysrc"
+check "build the wheel (setuptools, pinned, offline)" \
+	"$pyvenv" -m pip wheel --no-build-isolation --no-index --no-deps --disable-pip-version-check \
+	-q -w "$work/wheel" "$work/pysrc"
+check "pip install the wheel --target (offline)" bash -c \
+	"'$PY' -m pip install --no-index --disable-pip-version-check --root-user-action=ignore \
+	-q --target '$work/site' '$work'/wheel/fluxstate-*-py3-none-any.whl"
 py_import() {
 	# The soname load must find the DESTDIR copy through LD_LIBRARY_PATH.
 	(cd "$work" && PYTHONPATH="$work/site" "$PY" -c '
@@ -186,10 +199,12 @@ assert sys.argv[2] + "/libfluxstate.so.0" in maps, "library not loaded from DEST
 print(fluxstate.library_version, fluxstate.__file__)' "$work/site" "$lib")
 }
 check "import the installed package, library by soname" py_import
-if (cd "$top/bindings/python/tests" && PYTHONPATH="$work/site:." "$PY" run.py test_api) >"$work/py.log" 2>&1; then
-	ok "Python test_api against the installed package"
+if (cd "$top/bindings/python/tests" && PYTHONPATH="$work/site" "$pyvenv" -m pytest \
+	test_api.py test_v02.py -k "not ctrl_c") >"$work/py.log" 2>&1 &&
+	grep -q "fluxstate from $work/site" "$work/py.log"; then
+	ok "Python test_api and test_v02 against the installed package"
 else
-	not_ok "Python test_api against the installed package"
+	not_ok "Python test_api and test_v02 against the installed package"
 	sed 's/^/# /' "$work/py.log" | tail -30
 fi
 

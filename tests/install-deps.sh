@@ -1,7 +1,9 @@
 #!/bin/bash
 # Installs the Debian 12 packages the build and the whole test suite need.
 # Idempotent; needs root (or sudo). Nothing is downloaded from anywhere but
-# the Debian archive.
+# the Debian archive. The pinned pytest, mypy and setuptools
+# (bindings/python/requirements-dev.txt) and staticcheck are installed by
+# their meson tests into the build directory.
 set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
@@ -16,6 +18,11 @@ packages=(
 # Google Cloud SDK binaries when present, otherwise Debian's kubernetes-client.
 if ! ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* >/dev/null 2>&1 && ! command -v kubectl >/dev/null 2>&1; then
 	packages+=(kubernetes-client)
+fi
+# Check that Go on PATH is new enough (a missing tool fails CI).
+if ! go version 2>/dev/null | grep -Eq ' go1\.(2[6-9]|[3-9][0-9])'; then
+	echo "install-deps: the Go binding needs Go 1.26 or later on PATH (https://go.dev/dl); found: $(go version 2>&1)" >&2
+	exit 1
 fi
 missing=()
 for p in "${packages[@]}"; do

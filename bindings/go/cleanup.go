@@ -87,7 +87,7 @@ type StepResult struct {
 // ApplyOptions select how ApplyCleanup runs.
 type ApplyOptions struct {
 	DryRun   bool             // only the server-side dry run
-	Wait     bool             // afterwards, wait (up to the Context's timeout) until the state is none
+	Wait     bool             // afterwards, wait (up to the Client's timeout) until the state is none
 	Progress func(StepResult) // called after every step of both passes, on the calling goroutine
 }
 
@@ -113,7 +113,7 @@ func goStep(p *C.fluxstate_cleanup_step, i int) CleanupStep {
 // evidence. Errors: ErrRefused (healthy, unknown, partial without Force, a
 // blind spot, another Flux install), ErrConflict (the cluster changed since
 // r), and Detect's.
-func (c *Context) PlanCleanup(r *Report, opts CleanupOptions) (*CleanupPlan, error) {
+func (c *Client) PlanCleanup(r *Report, opts CleanupOptions) (*CleanupPlan, error) {
 	if r == nil || r.handle == nil {
 		return nil, &Error{Code: CodeInvalid, Message: "PlanCleanup needs a Report from Detect"}
 	}
@@ -183,7 +183,7 @@ type applyState struct {
 // plan's state for a dry run). Errors: ErrAuth (a step refused by RBAC),
 // ErrConflict (an object changed since the plan; never overwritten),
 // ErrTimedOut (Wait: every step done, not none in time), network errors.
-func (c *Context) ApplyCleanup(plan *CleanupPlan, opts ApplyOptions) (State, error) {
+func (c *Client) ApplyCleanup(plan *CleanupPlan, opts ApplyOptions) (State, error) {
 	if plan == nil || plan.handle == nil {
 		return StateUnknown, &Error{Code: CodeInvalid, Message: "ApplyCleanup needs a plan from PlanCleanup"}
 	}

@@ -5,7 +5,7 @@
 // see enough, plus the findings that explain it. It is a thin cgo binding
 // to libfluxstate (found with pkg-config as "fluxstate").
 //
-//	c, err := fluxstate.Open(fluxstate.Options{}) // kubeconfig found like kubectl
+//	c, err := fluxstate.NewClient(fluxstate.Options{}) // kubeconfig found like kubectl
 //	if err != nil {
 //		return err
 //	}
@@ -55,24 +55,21 @@
 //
 // # Cancellation
 //
-// libfluxstate has one way to stop an operation early: its deadline.
-// Detect sets that deadline to the sooner of Options.Timeout and
-// ctx.Deadline(), so a context with a deadline bounds the probe exactly;
-// the error then matches both ErrTimedOut and context.DeadlineExceeded.
-// A context that is cancelled without a deadline cannot interrupt a probe
-// already in progress: the probe runs until it completes or reaches
-// Options.Timeout (default 30 s), and Detect then returns ctx.Err() and
-// discards the result. A context already done returns ctx.Err() without
-// any request. WaitForChange ends at the sooner of its timeout and
-// ctx.Deadline() too; as a wait can be long, a cancellable ctx makes it
-// wait in slices of about two seconds (each re-opening the watches from the
-// same resource versions, so nothing is missed), and a cancel is noticed
-// between two slices.
+// Detect and WaitForChange honour ctx fully: while the library call runs, a
+// goroutine waits on ctx.Done() and calls fluxstate_ctx_cancel(), which
+// stops the call within about 100 ms (an exec credential plugin it waits
+// for is killed too). The error then matches ctx.Err() with errors.Is
+// (context.Canceled or context.DeadlineExceeded) and ErrCanceled or
+// ErrTimedOut respectively; a probe cut short by ctx never comes back as a
+// StateUnknown report. The library's own deadline is the sooner of
+// Options.Timeout and a little past ctx.Deadline(), so a deadline set on
+// ctx is always reported as ctx's. A context already done returns at once
+// without any request.
 //
 // # Concurrency
 //
-// A Context serialises its own calls with a mutex, so it may be shared
-// between goroutines (calls then run one at a time); separate Contexts run
-// in parallel. Close is idempotent; a finalizer frees a forgotten Context
+// A Client serialises its own calls with a mutex, so it may be shared
+// between goroutines (calls then run one at a time); separate Clients run
+// in parallel. Close is idempotent; a finalizer frees a forgotten Client
 // only as a safety net.
 package fluxstate

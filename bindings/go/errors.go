@@ -7,7 +7,7 @@ package fluxstate
 type Error struct {
 	Code    int
 	Message string
-	cause   error // context.DeadlineExceeded when the caller's deadline was the one that passed
+	cause   error // the caller's ctx.Err() when its context ended the call
 }
 
 func (e *Error) Error() string { return "fluxstate: " + e.Message }
@@ -18,8 +18,8 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// Unwrap exposes context.DeadlineExceeded when Detect's deadline came from
-// its context.Context.
+// Unwrap exposes context.DeadlineExceeded or context.Canceled when the
+// caller's context.Context ended the call.
 func (e *Error) Unwrap() error { return e.cause }
 
 // Sentinels for errors.Is; only the Code is compared.
@@ -31,4 +31,5 @@ var (
 	ErrAuth     = &Error{Code: CodeAuth, Message: "not authorized by the API server"}
 	ErrProtocol = &Error{Code: CodeProtocol, Message: "malformed reply from the API server"}
 	ErrTimedOut = &Error{Code: CodeTimedOut, Message: "timed out"}
+	ErrCanceled = &Error{Code: CodeCanceled, Message: "canceled"}
 )

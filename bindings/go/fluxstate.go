@@ -13,9 +13,11 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,13 +34,20 @@ const (
 	CodeAuth     = int(C.FLUXSTATE_EAUTH)
 	CodeProtocol = int(C.FLUXSTATE_EPROTOCOL)
 	CodeTimedOut = int(C.FLUXSTATE_ETIMEDOUT)
+	CodeCanceled = int(C.FLUXSTATE_ECANCELED)
 )
 
-// Options configure a Context. Zero values mean "as kubectl would".
+// Options configure a Client. Zero values mean "as kubectl would".
 type Options struct {
 	// Kubeconfig is the kubeconfig file (which must exist); "" uses
 	// $KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
 	Kubeconfig string
+	// KubeconfigData is a kubeconfig held in memory (YAML or JSON), as
+	// client-go's RESTConfigFromKubeConfig takes it; it excludes
+	// Kubeconfig. Relative file paths in it resolve against BaseDir; with
+	// BaseDir "" they are an ErrConfig naming the field.
+	KubeconfigData []byte
+	BaseDir        string
 	// Context, Cluster, User, Server and TLSServerName override the
 	// kubeconfig like kubectl's flags of the same names.
 	Context       string
@@ -46,6 +55,22 @@ type Options struct {
 	User          string
 	Server        string
 	TLSServerName string
+	// Connection options with the meaning of kubectl's flags:
+	// --insecure-skip-tls-verify, --certificate-authority,
+	// --client-certificate, --client-key, --token, --as, --as-group
+	// (repeatable), --as-uid, --request-timeout (each HTTP request; the
+	// whole operation stays bounded by Timeout) and --disable-compression.
+	// Token is a secret: it never appears in an error.
+	InsecureSkipTLSVerify bool
+	CertificateAuthority  string
+	ClientCertificate     string
+	ClientKey             string
+	Token                 string
+	As                    string
+	AsGroups              []string
+	AsUID                 string
+	RequestTimeout        time.Duration
+	DisableCompression    bool
 	// FluxNamespace is where Flux is expected (flux --namespace); ""
 	// auto-detects it.
 	FluxNamespace string
@@ -55,16 +80,17 @@ type Options struct {
 	ConnectTimeout time.Duration
 }
 
-// Context is a cluster connection. Create it with Open; release it with
-// Close.
-type Context struct {
-	mu        sync.Mutex
-	ptr       *C.fluxstate_ctx
-	timeoutMs C.uint
-	id        uint64 // tells this Context's Reports from others'
+// Client is a cluster connection. Create it with NewClient; release it
+// with Close.
+type Client struct {
+	mu          sync.Mutex
+	ptr         *C.fluxstate_ctx
+	timeoutMs   C.uint
+	id          uint64 // tells this Client's Reports from others'
+	staleCancel bool   // a cancel may have landed just after the last call ended
 }
 
-var lastContextID uint64
+var lastClientID atomic.Uint64
 
 // Version is the loaded library's version, e.g. "0.1.0".
 func Version() string {
@@ -81,7 +107,7 @@ func durationMs(d time.Duration, what string) (C.uint, error) {
 
 // errorFrom turns a negative return code into an *Error, reading the
 // context's message right away (it is valid until the next call).
-func (c *Context) errorFrom(rc C.int) error {
+func (c *Client) errorFrom(rc C.int) error {
 	if rc >= 0 {
 		return nil
 	}
@@ -92,14 +118,15 @@ func (c *Context) errorFrom(rc C.int) error {
 	return &Error{Code: int(rc), Message: msg}
 }
 
-// Open creates a Context and loads the kubeconfig with kubectl's rules.
-func Open(opts Options) (*Context, error) {
+// NewClient creates a Client and loads the kubeconfig with kubectl's
+// rules (or Options.KubeconfigData).
+func NewClient(opts Options) (*Client, error) {
 	var p *C.fluxstate_ctx
 	if rc := C.fluxstate_ctx_new(&p); rc < 0 {
 		return nil, &Error{Code: int(rc), Message: C.GoString(C.fluxstate_strerror(rc))}
 	}
-	c := &Context{ptr: p, timeoutMs: 30000, id: atomic.AddUint64(&lastContextID, 1)}
-	runtime.SetFinalizer(c, (*Context).Close)
+	c := &Client{ptr: p, timeoutMs: 30000, id: lastClientID.Add(1)}
+	runtime.SetFinalizer(c, (*Client).Close)
 	if err := c.configure(&opts); err != nil {
 		c.Close()
 		return nil, err
@@ -107,7 +134,7 @@ func Open(opts Options) (*Context, error) {
 	return c, nil
 }
 
-func (c *Context) setString(fn func(*C.fluxstate_ctx, *C.char) C.int, v string) error {
+func (c *Client) setString(fn func(*C.fluxstate_ctx, *C.char) C.int, v string) error {
 	if v == "" {
 		return nil
 	}
@@ -122,70 +149,136 @@ func (c *Context) setString(fn func(*C.fluxstate_ctx, *C.char) C.int, v string) 
 }
 
 func cString(s string) (*C.char, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q contains a NUL byte", s)}
-		}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, &Error{Code: CodeInvalid, Message: "a string argument contains a NUL byte"}
 	}
 	return C.CString(s), nil
 }
 
-func (c *Context) configure(o *Options) error {
-	setters := []struct {
-		fn func(*C.fluxstate_ctx, *C.char) C.int
-		v  string
-	}{
+// setMs applies a duration option; 0 leaves the library's default.
+func (c *Client) setMs(fn func(*C.fluxstate_ctx, C.uint) C.int, d time.Duration, what string) (C.uint, error) {
+	if d == 0 {
+		return 0, nil
+	}
+	ms, err := durationMs(d, what)
+	if err != nil {
+		return 0, err
+	}
+	err = c.errorFrom(fn(c.ptr, ms))
+	runtime.KeepAlive(c)
+	return ms, err
+}
+
+func cBool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type stringOption struct {
+	fn func(*C.fluxstate_ctx, *C.char) C.int
+	v  string
+}
+
+func (c *Client) configure(o *Options) error {
+	if o.KubeconfigData != nil && o.Kubeconfig != "" {
+		return &Error{Code: CodeInvalid, Message: "Options.Kubeconfig and Options.KubeconfigData exclude each other"}
+	}
+	setters := []stringOption{
 		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_cluster(p, s) }, o.Cluster},
 		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_user(p, s) }, o.User},
 		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_server(p, s) }, o.Server},
 		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_tls_server_name(p, s) }, o.TLSServerName},
 		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_flux_namespace(p, s) }, o.FluxNamespace},
 		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_context(p, s) }, o.Context},
+		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_certificate_authority(p, s) }, o.CertificateAuthority},
+		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_client_certificate(p, s) }, o.ClientCertificate},
+		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_client_key(p, s) }, o.ClientKey},
+		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_token(p, s) }, o.Token},
+		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_impersonate_user(p, s) }, o.As},
+		{func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_impersonate_uid(p, s) }, o.AsUID},
+	}
+	for _, g := range o.AsGroups {
+		if g == "" {
+			return &Error{Code: CodeInvalid, Message: "Options.AsGroups has an empty group"}
+		}
+		setters = append(setters, stringOption{func(p *C.fluxstate_ctx, s *C.char) C.int {
+			return C.fluxstate_ctx_add_impersonate_group(p, s)
+		}, g})
 	}
 	for _, s := range setters {
 		if err := c.setString(s.fn, s.v); err != nil {
 			return err
 		}
 	}
-	if o.Timeout != 0 {
-		ms, err := durationMs(o.Timeout, "Timeout")
-		if err != nil {
-			return err
+	for _, b := range []struct {
+		fn func(*C.fluxstate_ctx, C.int) C.int
+		v  bool
+	}{
+		{func(p *C.fluxstate_ctx, v C.int) C.int { return C.fluxstate_ctx_set_insecure_skip_tls_verify(p, v) }, o.InsecureSkipTLSVerify},
+		{func(p *C.fluxstate_ctx, v C.int) C.int { return C.fluxstate_ctx_set_disable_compression(p, v) }, o.DisableCompression},
+	} {
+		if b.v {
+			err := c.errorFrom(b.fn(c.ptr, cBool(true)))
+			runtime.KeepAlive(c)
+			if err != nil {
+				return err
+			}
 		}
-		err = c.errorFrom(C.fluxstate_ctx_set_timeout_ms(c.ptr, ms))
-		runtime.KeepAlive(c)
-		if err != nil {
-			return err
-		}
+	}
+	ms, err := c.setMs(func(p *C.fluxstate_ctx, v C.uint) C.int { return C.fluxstate_ctx_set_timeout_ms(p, v) }, o.Timeout, "Timeout")
+	if err != nil {
+		return err
+	}
+	if ms != 0 {
 		c.timeoutMs = ms
 	}
-	if o.ConnectTimeout != 0 {
-		ms, err := durationMs(o.ConnectTimeout, "ConnectTimeout")
-		if err != nil {
-			return err
-		}
-		err = c.errorFrom(C.fluxstate_ctx_set_connect_timeout_ms(c.ptr, ms))
-		runtime.KeepAlive(c)
-		if err != nil {
-			return err
-		}
+	if _, err := c.setMs(func(p *C.fluxstate_ctx, v C.uint) C.int { return C.fluxstate_ctx_set_connect_timeout_ms(p, v) }, o.ConnectTimeout, "ConnectTimeout"); err != nil {
+		return err
+	}
+	if _, err := c.setMs(func(p *C.fluxstate_ctx, v C.uint) C.int { return C.fluxstate_ctx_set_request_timeout_ms(p, v) }, o.RequestTimeout, "RequestTimeout"); err != nil {
+		return err
+	}
+	if o.KubeconfigData != nil {
+		return c.loadFromMemory(o.KubeconfigData, o.BaseDir)
 	}
 	var path *C.char
 	if o.Kubeconfig != "" {
-		var err error
 		if path, err = cString(o.Kubeconfig); err != nil {
 			return err
 		}
 		defer C.free(unsafe.Pointer(path))
 	}
-	err := c.errorFrom(C.fluxstate_ctx_load_kubeconfig(c.ptr, path, nil))
+	err = c.errorFrom(C.fluxstate_ctx_load_kubeconfig(c.ptr, path, nil))
 	runtime.KeepAlive(c)
 	return err
 }
 
-// Close releases the Context. It is idempotent and always returns nil.
+// loadFromMemory hands the kubeconfig to C in a C copy, wiped afterwards
+// (it may hold credentials).
+func (c *Client) loadFromMemory(data []byte, baseDir string) error {
+	buf := C.CBytes(data)
+	defer func() {
+		clear(unsafe.Slice((*byte)(buf), len(data)))
+		C.free(buf)
+	}()
+	var dir *C.char
+	if baseDir != "" {
+		var err error
+		if dir, err = cString(baseDir); err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(dir))
+	}
+	err := c.errorFrom(C.fluxstate_ctx_load_kubeconfig_from_memory(c.ptr, (*C.char)(buf), C.size_t(len(data)), dir, nil))
+	runtime.KeepAlive(c)
+	return err
+}
+
+// Close releases the Client. It is idempotent and always returns nil.
 // Reports obtained earlier stay valid.
-func (c *Context) Close() error {
+func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ptr != nil {
@@ -196,17 +289,17 @@ func (c *Context) Close() error {
 	return nil
 }
 
-func (c *Context) lock() error {
+func (c *Client) lock() error {
 	c.mu.Lock()
 	if c.ptr == nil {
 		c.mu.Unlock()
-		return &Error{Code: CodeInvalid, Message: "the Context is closed"}
+		return &Error{Code: CodeInvalid, Message: "the Client is closed"}
 	}
 	return nil
 }
 
 // Contexts lists the context names of the loaded kubeconfig, in file order.
-func (c *Context) Contexts() []string {
+func (c *Client) Contexts() []string {
 	if c.lock() != nil {
 		return nil
 	}
@@ -223,7 +316,7 @@ func (c *Context) Contexts() []string {
 }
 
 // CurrentContext is the kubeconfig context in use ("" for in-cluster).
-func (c *Context) CurrentContext() string {
+func (c *Client) CurrentContext() string {
 	if c.lock() != nil {
 		return ""
 	}
@@ -235,7 +328,7 @@ func (c *Context) CurrentContext() string {
 
 // DescribeConnection returns what kubectl would use (server, user, CA
 // source, auth method, ...) with secrets redacted, as decoded JSON.
-func (c *Context) DescribeConnection() (map[string]interface{}, error) {
+func (c *Client) DescribeConnection() (map[string]any, error) {
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
@@ -248,7 +341,7 @@ func (c *Context) DescribeConnection() (map[string]interface{}, error) {
 	}
 	text := C.GoString(js)
 	C.fluxstate_free(unsafe.Pointer(js))
-	var m map[string]interface{}
+	var m map[string]any
 	if err := json.Unmarshal([]byte(text), &m); err != nil {
 		return nil, &Error{Code: CodeProtocol, Message: "connection description is not JSON: " + err.Error()}
 	}
@@ -257,7 +350,7 @@ func (c *Context) DescribeConnection() (map[string]interface{}, error) {
 
 // SetFluxNamespace sets where Flux is expected for later Detect calls; ""
 // restores auto-detection.
-func (c *Context) SetFluxNamespace(ns string) error {
+func (c *Client) SetFluxNamespace(ns string) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
@@ -270,50 +363,155 @@ func (c *Context) SetFluxNamespace(ns string) error {
 	return c.setString(func(p *C.fluxstate_ctx, s *C.char) C.int { return C.fluxstate_ctx_set_flux_namespace(p, s) }, ns)
 }
 
+// ctxGrace is how far past ctx's deadline the library's own deadline is
+// set when ctx is the sooner: ctx.Done() cancels the call first, so the
+// error says it was the context's deadline (not a blind spot or a report
+// cut short by the library's deadline a moment earlier).
+const ctxGrace = time.Second
+
+// deadline returns the library deadline for one call bounded by limit and
+// ctx, and whether ctx's deadline is the sooner.
+func deadline(ctx context.Context, limit C.uint) (C.uint, bool, error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return limit, false, nil
+	}
+	left := time.Until(dl)
+	if left <= 0 {
+		return 0, true, ctxError(context.DeadlineExceeded, "")
+	}
+	if time.Duration(limit)*time.Millisecond <= left {
+		return limit, false, nil
+	}
+	ms, err := durationMs(left+ctxGrace, "deadline")
+	if err != nil || ms > limit {
+		ms = limit
+	}
+	return ms, true, nil
+}
+
+// ctxError is the error for a call that ctx ended: it matches ctx's error
+// (context.Canceled or context.DeadlineExceeded) with errors.Is, and
+// ErrCanceled or ErrTimedOut respectively.
+func ctxError(cause error, detail string) error {
+	e := &Error{Code: CodeCanceled, Message: "canceled by the caller's context", cause: cause}
+	if errors.Is(cause, context.DeadlineExceeded) {
+		e.Code, e.Message = CodeTimedOut, "the caller's context deadline passed"
+	}
+	if detail != "" {
+		e.Message += " (" + detail + ")"
+	}
+	return e
+}
+
+// interruptible runs op (a blocking library call on c, c.mu held) so
+// that ctx ending makes it return FLUXSTATE_ECANCELED promptly: a goroutine
+// waiting on ctx.Done() calls fluxstate_ctx_cancel(), which is thread-safe.
+func (c *Client) interruptible(ctx context.Context, op func() C.int) C.int {
+	rc := c.interruptibleOnce(ctx, op)
+	if rc == C.FLUXSTATE_ECANCELED && c.staleCancel && ctx.Err() == nil {
+		// The library keeps a cancel that arrives after its call ended for
+		// the next call; that one was ours and meant the previous call.
+		c.staleCancel = false
+		rc = c.interruptibleOnce(ctx, op)
+	}
+	return rc
+}
+
+func (c *Client) interruptibleOnce(ctx context.Context, op func() C.int) C.int {
+	done := ctx.Done()
+	if done == nil {
+		return op()
+	}
+	var (
+		mu       sync.Mutex
+		finished bool
+		canceled bool
+	)
+	stop := make(chan struct{})
+	exited := make(chan struct{})
+	ptr := c.ptr
+	go func() {
+		defer close(exited)
+		select {
+		case <-done:
+			mu.Lock()
+			if !finished {
+				C.fluxstate_ctx_cancel(ptr)
+				canceled = true
+			}
+			mu.Unlock()
+		case <-stop:
+		}
+	}()
+	rc := op()
+	mu.Lock()
+	finished = true
+	// A cancel that landed after the call's last check stays pending.
+	c.staleCancel = canceled && rc != C.FLUXSTATE_ECANCELED
+	mu.Unlock()
+	close(stop)
+	<-exited // the Client (and ptr) may be closed once we return
+	return rc
+}
+
+// callError maps a failed call's error given how ctx ended: a cancel from
+// ctx, or the library's deadline when ctx's deadline was the sooner, becomes
+// ctxError (matching ErrTimedOut/ErrCanceled and ctx.Err()).
+func callError(ctx context.Context, err error, fromCtx bool) error {
+	e, ok := err.(*Error)
+	if !ok {
+		return err
+	}
+	switch {
+	case e.Code == CodeCanceled && ctx.Err() != nil:
+		return ctxError(ctx.Err(), e.Message)
+	case e.Code == CodeTimedOut && fromCtx:
+		e.cause = context.DeadlineExceeded
+	case e.Code == CodeNetwork && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// A connect or TLS handshake cut off by the deadline.
+		return ctxError(context.DeadlineExceeded, e.Message)
+	}
+	return e
+}
+
 // Detect looks at the cluster and classifies the Flux installation.
 //
 // Blind spots (403, lists cut off) are not errors: they are findings and
 // make the state StateUnknown unless what was seen proves otherwise.
-// See the package documentation for how ctx is honoured.
-func (c *Context) Detect(ctx context.Context) (*Report, error) {
+// When ctx ends first, Detect stops within about 100 ms and returns an
+// error matching ctx.Err() (and ErrTimedOut for a deadline, ErrCanceled
+// for a cancel) — never a report cut short by it.
+func (c *Client) Detect(ctx context.Context) (*Report, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, ctxError(err, "")
 	}
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
 	defer c.mu.Unlock()
 
-	ms, fromCtx := c.timeoutMs, false
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		if left <= 0 {
-			return nil, context.DeadlineExceeded
-		}
-		if d, err := durationMs(left, "deadline"); err == nil && d < ms {
-			ms, fromCtx = d, true
-		}
+	ms, fromCtx, err := deadline(ctx, c.timeoutMs)
+	if err != nil {
+		return nil, err
 	}
 	if err := c.errorFrom(C.fluxstate_ctx_set_timeout_ms(c.ptr, ms)); err != nil {
 		runtime.KeepAlive(c)
 		return nil, err
 	}
-
 	var p *C.fluxstate_report
-	err := c.errorFrom(C.fluxstate_ctx_probe(c.ptr, &p))
+	rc := c.interruptible(ctx, func() C.int { return C.fluxstate_ctx_probe(c.ptr, &p) })
+	err = c.errorFrom(rc)
 	runtime.KeepAlive(c)
 	if err != nil {
-		if e := err.(*Error); e.Code == CodeTimedOut && fromCtx {
-			e.cause = context.DeadlineExceeded
-		}
-		return nil, err
+		return nil, callError(ctx, err, fromCtx)
 	}
 	if err := ctx.Err(); err != nil {
 		C.fluxstate_report_free(p)
-		return nil, err // cancelled while the probe ran: result discarded
+		return nil, ctxError(err, "") // ended while the probe finished: result discarded
 	}
 	r, err := decodeReport(p)
 	if err != nil {
@@ -325,13 +523,14 @@ func (c *Context) Detect(ctx context.Context) (*Report, error) {
 }
 
 // reportHandle owns the C report behind a Report. The report's fields are
-// plain Go data; the C report is kept only because it holds what
-// WaitForChange watches from (resource versions, which the JSON does not
-// carry). It is freed by a finalizer once the Report is unreachable: a few
-// kilobytes per Report, and C holds no pointer to it or to any Go memory.
+// plain Go data; the C report is kept because it holds what WaitForChange
+// watches from (resource versions, which the JSON does not carry) and what
+// CheckInstall reads. It is freed by a finalizer once the Report is
+// unreachable: a few kilobytes per Report, and C holds no pointer to it or
+// to any Go memory.
 type reportHandle struct {
 	ptr   *C.fluxstate_report
-	owner uint64 // Context.id: WaitForChange accepts only its own reports
+	owner uint64 // Client.id: WaitForChange accepts only its own reports
 }
 
 func newReportHandle(p *C.fluxstate_report, owner uint64) *reportHandle {
@@ -340,26 +539,18 @@ func newReportHandle(p *C.fluxstate_report, owner uint64) *reportHandle {
 	return h
 }
 
-// waitSlice bounds each library wait when ctx can be cancelled: the library
-// cannot be interrupted, so a cancel is noticed between slices. Each slice
-// re-opens the watches from the same resource versions, so no change made
-// between slices is missed.
-const waitSlice = 2 * time.Second
-
 // WaitForChange blocks until something that decides the install state
 // changes after since was taken, watching with Kubernetes watch requests
 // (not polling). It returns true when a change was seen (call Detect again
 // to learn the new state), false when timeout passed without one.
 //
-// since must come from Detect on this Context; a Report whose every read
+// since must come from Detect on this Client; a Report whose every read
 // failed (all denied, say) has nothing to watch, and WaitForChange then
 // returns ErrInvalid at once: Detect again later instead.
 //
-// ctx is honoured like in Detect: the wait ends at the sooner of timeout
-// and ctx.Deadline(), and returns ctx.Err() when ctx is done first. A
-// cancel is noticed within about two seconds (the library wait cannot be
-// interrupted, so a cancellable ctx waits in slices of that length).
-func (c *Context) WaitForChange(ctx context.Context, since *Report, timeout time.Duration) (bool, error) {
+// The wait ends at the sooner of timeout and ctx: when ctx ends first it
+// returns false and an error matching ctx.Err(), within about 100 ms.
+func (c *Client) WaitForChange(ctx context.Context, since *Report, timeout time.Duration) (bool, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -367,58 +558,68 @@ func (c *Context) WaitForChange(ctx context.Context, since *Report, timeout time
 		return false, &Error{Code: CodeInvalid, Message: "WaitForChange needs a Report from Detect"}
 	}
 	if since.handle.owner != c.id {
-		return false, &Error{Code: CodeInvalid, Message: "WaitForChange needs a Report from Detect on the same Context"}
+		return false, &Error{Code: CodeInvalid, Message: "WaitForChange needs a Report from Detect on the same Client"}
 	}
-	if _, err := durationMs(timeout, "timeout"); err != nil {
+	limit, err := durationMs(timeout, "timeout")
+	if err != nil {
 		return false, err
 	}
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return false, ctxError(err, "")
 	}
 	if err := c.lock(); err != nil {
 		return false, err
 	}
 	defer c.mu.Unlock()
 
-	end := time.Now().Add(timeout)
-	dl, hasDeadline := ctx.Deadline()
-	for {
-		left := time.Until(end)
-		ctxFirst := hasDeadline && dl.Before(end)
-		if ctxFirst {
-			left = time.Until(dl)
-		}
-		if left <= 0 {
-			if ctxFirst {
-				return false, context.DeadlineExceeded
-			}
-			return false, nil
-		}
-		sliced := false
-		if ctx.Done() != nil && left > waitSlice {
-			left, sliced = waitSlice, true
-		}
-		ms, err := durationMs(left, "timeout")
-		if err != nil {
-			return false, err
-		}
-		rc := C.fluxstate_ctx_wait_for_change(c.ptr, since.handle.ptr, ms)
-		err = c.errorFrom(rc)
-		runtime.KeepAlive(c)
-		runtime.KeepAlive(since.handle)
-		if cerr := ctx.Err(); cerr != nil {
-			return false, cerr
-		}
-		if err == nil {
-			return true, nil
-		}
-		if e := err.(*Error); e.Code != CodeTimedOut {
-			return false, err
-		}
-		if !sliced && !ctxFirst {
-			return false, nil // the caller's timeout passed
-		}
+	ms, fromCtx, err := deadline(ctx, limit)
+	if err != nil {
+		return false, err
 	}
+	rc := c.interruptible(ctx, func() C.int { return C.fluxstate_ctx_wait_for_change(c.ptr, since.handle.ptr, ms) })
+	err = c.errorFrom(rc)
+	runtime.KeepAlive(c)
+	runtime.KeepAlive(since.handle)
+	if cerr := ctx.Err(); cerr != nil {
+		return false, ctxError(cerr, "")
+	}
+	if err == nil {
+		return true, nil
+	}
+	if e := err.(*Error); e.Code == CodeTimedOut && !fromCtx {
+		return false, nil // the caller's timeout passed
+	}
+	return false, callError(ctx, err, fromCtx)
+}
+
+// CheckInstall says whether Flux release fluxVersion (e.g. "v2.9.4") can be
+// installed on the cluster r describes: the state allows it (none, or the
+// same version already there: a re-apply) and the server meets that
+// release's Kubernetes minimum. reason is one line saying why. An unknown
+// or malformed version is an ErrInvalid naming the valid form. No I/O.
+func (r *Report) CheckInstall(fluxVersion string) (ok bool, reason string, err error) {
+	if r == nil || r.handle == nil {
+		return false, "", &Error{Code: CodeInvalid, Message: "CheckInstall needs a Report from Detect"}
+	}
+	cs, err := cString(fluxVersion)
+	if err != nil {
+		return false, "", err
+	}
+	defer C.free(unsafe.Pointer(cs))
+	var why *C.char
+	rc := C.fluxstate_report_check_install(r.handle.ptr, cs, &why)
+	runtime.KeepAlive(r.handle)
+	if why != nil {
+		reason = C.GoString(why)
+		C.fluxstate_free(unsafe.Pointer(why))
+	}
+	if rc < 0 {
+		if reason == "" {
+			reason = C.GoString(C.fluxstate_strerror(rc))
+		}
+		return false, "", &Error{Code: int(rc), Message: reason}
+	}
+	return rc == 1, reason, nil
 }
 
 func decodeReport(p *C.fluxstate_report) (*Report, error) {
@@ -453,7 +654,8 @@ func ParseState(name string) (State, error) {
 	defer C.free(unsafe.Pointer(cs))
 	rc := C.fluxstate_state_from_string(cs)
 	if rc < 0 {
-		return StateUnknown, &Error{Code: int(rc), Message: fmt.Sprintf("%q is not an install state", name)}
+		return StateUnknown, &Error{Code: int(rc), Message: fmt.Sprintf("%q is not an install state (valid: %s)",
+			name, strings.Join(stateNames[:], ", "))}
 	}
 	return State(rc), nil
 }

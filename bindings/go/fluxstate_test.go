@@ -66,9 +66,9 @@ func TestErrorsIs(t *testing.T) {
 
 func TestMissingKubeconfigIsConfigError(t *testing.T) {
 	path := "/nonexistent/fluxstate-go-test/kubeconfig"
-	c, err := Open(Options{Kubeconfig: path})
+	c, err := NewClient(Options{Kubeconfig: path})
 	if c != nil || !errors.Is(err, ErrConfig) {
-		t.Fatalf("Open(missing) = %v, %v; want ErrConfig", c, err)
+		t.Fatalf("NewClient(missing) = %v, %v; want ErrConfig", c, err)
 	}
 	if !strings.Contains(err.Error(), path) {
 		t.Errorf("error %q does not name %s", err, path)
@@ -82,15 +82,15 @@ func TestBadArgumentsAreInvalid(t *testing.T) {
 		"connect":   {Kubeconfig: "/nonexistent", ConnectTimeout: time.Nanosecond * -1},
 		"nul":       {Kubeconfig: "/nonexistent\x00/x"},
 	} {
-		if _, err := Open(o); !errors.Is(err, ErrInvalid) {
+		if _, err := NewClient(o); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: Open error = %v, want ErrInvalid", name, err)
 		}
 	}
 }
 
-func open(t *testing.T, o Options) *Context {
+func open(t *testing.T, o Options) *Client {
 	t.Helper()
-	c, err := Open(o)
+	c, err := NewClient(o)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

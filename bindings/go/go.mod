@@ -1,3 +1,3 @@
 module libfluxstate.invalid/go/fluxstate
 
-go 1.19
+go 1.26

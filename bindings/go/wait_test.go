@@ -70,7 +70,7 @@ func (s *simulator) watches(t *testing.T) int {
 	return n
 }
 
-func detectState(t *testing.T, c *Context, want State) *Report {
+func detectState(t *testing.T, c *Client, want State) *Report {
 	t.Helper()
 	r, err := c.Detect(context.Background())
 	if err != nil {
@@ -99,10 +99,11 @@ func TestWaitForChangeSeesTheClusterChange(t *testing.T) {
 		ctx   func() (context.Context, context.CancelFunc)
 		after time.Duration
 	}{
-		// Not cancellable: one library wait for the whole timeout.
+		// Not cancellable: a plain library wait.
 		{"background", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, 300 * time.Millisecond},
-		// Cancellable: waits in slices; the change comes in the second one.
-		{"cancellable", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }, waitSlice + 500*time.Millisecond},
+		// Cancellable: a goroutine watches ctx.Done() beside the same wait;
+		// a change well into the wait is still seen.
+		{"cancellable", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }, 2500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sim := startSim(t, scenarioPath(t, "empty-cluster"))
@@ -172,7 +173,7 @@ func TestWaitForChangeHonoursCancelAndDeadline(t *testing.T) {
 	if changed || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled WaitForChange = %v, %v; want false, context.Canceled", changed, err)
 	}
-	if d := time.Since(t0); d > waitSlice+3*time.Second {
+	if d := time.Since(t0); d > time.Second {
 		t.Errorf("the cancel was noticed after %v", d)
 	}
 

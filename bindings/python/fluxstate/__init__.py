@@ -12,11 +12,16 @@ A thin binding over libfluxstate (ctypes, standard library only)::
         print(f.kind, f.name, f.problem)
 
 Errors raise :class:`FluxstateError` subclasses; out-of-memory also is a
-:class:`MemoryError` and bad arguments also are a :class:`ValueError`.
+:class:`MemoryError`, bad arguments also are a :class:`ValueError`, an
+unreachable server also is a :class:`ConnectionError` and a deadline also
+is a :class:`TimeoutError`.
 
 A :class:`Context` may be used by one thread at a time (calls are serialised
 by a lock); different contexts are independent.  The library releases the
-GIL while it talks to the API server.
+GIL while it talks to the API server.  Ctrl-C stops a running probe or wait
+within about 100 ms (the call runs in a worker thread; KeyboardInterrupt in
+the main thread cancels it and is re-raised), and :meth:`Context.cancel`
+does the same from another thread.
 """
 
 from __future__ import annotations
@@ -25,16 +30,17 @@ import ctypes
 import dataclasses
 import enum
 import json as _json
+import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 
 from . import _lib
 
 __all__ = [
-    "AuthError", "ConfigError", "Context", "Finding", "FindingFlag",
-    "FluxstateError", "FluxstateMemoryError", "FluxstateTimeoutError",
-    "InvalidArgumentError", "NetworkError", "ProtocolError", "Report",
+    "AuthError", "CanceledError", "Component", "ConfigError", "Context", "Finding",
+    "FindingFlag", "FluxstateError", "FluxstateMemoryError", "FluxstateTimeoutError",
+    "InstallCheck", "InvalidArgumentError", "NetworkError", "ProtocolError", "Report",
     "Severity", "State", "library_version", "__version__",
 ]
 
@@ -85,8 +91,12 @@ class ConfigError(FluxstateError):
     """FLUXSTATE_ECONFIG: kubeconfig missing, unreadable or malformed."""
 
 
-class NetworkError(FluxstateError):
-    """FLUXSTATE_ENETWORK: the API server could not be reached (TCP/TLS)."""
+class NetworkError(FluxstateError, ConnectionError):
+    """FLUXSTATE_ENETWORK: the API server could not be reached (TCP/TLS).
+    Also a :class:`ConnectionError`."""
+
+    def __str__(self) -> str:  # ConnectionError would print "[Errno -5] ..."
+        return self.message
 
 
 class AuthError(FluxstateError):
@@ -104,6 +114,10 @@ class FluxstateTimeoutError(FluxstateError, TimeoutError):
         return self.message
 
 
+class CanceledError(FluxstateError):
+    """FLUXSTATE_ECANCELED: :meth:`Context.cancel` stopped the operation."""
+
+
 _ERRORS = {
     _lib.ENOMEM: FluxstateMemoryError,
     _lib.EINVAL: InvalidArgumentError,
@@ -112,6 +126,7 @@ _ERRORS = {
     _lib.EAUTH: AuthError,
     _lib.EPROTOCOL: ProtocolError,
     _lib.ETIMEDOUT: FluxstateTimeoutError,
+    _lib.ECANCELED: CanceledError,
 }
 
 
@@ -145,8 +160,13 @@ class State(enum.Enum):
 
     @classmethod
     def from_string(cls, name: str) -> "State":
-        """Parse a state name (case-insensitive); ValueError if it is none."""
-        return cls(_call(_lib.lib.fluxstate_state_from_string, _enc(name, "state name")))
+        """Parse a state name (case-insensitive); an InvalidArgumentError
+        (a ValueError) naming the valid names if it is none."""
+        try:
+            return cls(_lib.lib.fluxstate_state_from_string(_enc(name, "state name")))
+        except _lib.CError as e:
+            valid = ", ".join(s.label for s in cls)
+            raise InvalidArgumentError(e.code, f"{name!r} is not an install state; valid: {valid}") from None
 
     def __str__(self) -> str:
         return self.label
@@ -175,7 +195,7 @@ class FindingFlag(enum.IntFlag):
     @property
     def labels(self) -> List[str]:
         """The flag names as the report JSON spells them, in bit order."""
-        return [f.name.lower().replace("_", "-") for f in FindingFlag
+        return [(f.name or "").lower().replace("_", "-") for f in FindingFlag
                 if f.value & self.value]
 
 
@@ -203,6 +223,32 @@ class Finding:
             "severity": self.severity.label, "reason": self.reason,
             "flags": self.flags.labels,
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class Component:
+    """A Flux controller Deployment that was found (`flux check`'s
+    components).  ``version``/``image`` are None when unknown."""
+
+    name: str
+    namespace: str
+    version: Optional[str]
+    image: Optional[str]
+    ready: bool
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InstallCheck:
+    """The answer of :meth:`Report.check_install`: truthy when the release
+    can be installed; ``reason`` says why in one line."""
+
+    ok: bool
+    version: str
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.ok
 
 
 def _enc(s: Optional[str], what: str) -> Optional[bytes]:
@@ -241,22 +287,46 @@ def _finding(p: "ctypes._Pointer[_lib.Finding]") -> Finding:
     )
 
 
+def _component(p: "ctypes._Pointer[_lib.Component]") -> Component:
+    L = _lib.lib
+    return Component(
+        name=_s(L.fluxstate_component_get_name(p)),
+        namespace=_s(L.fluxstate_component_get_namespace(p)),
+        version=_lib.decode(L.fluxstate_component_get_version(p)),
+        image=_lib.decode(L.fluxstate_component_get_image(p)),
+        ready=L.fluxstate_component_get_ready(p) == 1,
+        reason=_s(L.fluxstate_component_get_reason(p)),
+    )
+
+
 class Report:
     """The result of one probe: immutable, independent of its Context.
 
-    Attributes are read once from the C accessors; :attr:`json` is the
-    library's own report JSON (schema ``fluxstate.report/v1``), which also
-    carries components, the Kubernetes version check and the request count.
+    Every attribute is read once from the C accessors: ``state``,
+    ``summary``, ``action`` ("bootstrap", "cleanup", "repair", "none",
+    "investigate"), ``namespace`` and where it came from
+    (``namespace_source``: "option", "detected", "environment", "default"),
+    ``installer``, ``managed_by`` (the app.kubernetes.io/managed-by label
+    Flux reads, or None), ``bootstrapped``, ``version`` (Flux), the
+    Kubernetes check (``server_version``, ``flux_minimum``,
+    ``server_supported``: None when it cannot be told), ``components`` and
+    ``findings``.  :attr:`json` is the library's own report JSON (schema
+    ``fluxstate.report/v1``).
     """
 
     state: State
     summary: str
     action: str
     namespace: Optional[str]
+    namespace_source: str
     installer: str
+    managed_by: Optional[str]
+    bootstrapped: bool
     version: Optional[str]
     server_version: Optional[str]
+    flux_minimum: Optional[str]
     server_supported: Optional[bool]
+    components: Tuple[Component, ...]
     findings: Tuple[Finding, ...]
 
     def __init__(self, handle: "ctypes._Pointer[_lib.Report]") -> None:
@@ -270,11 +340,22 @@ class Report:
         self.summary = _s(L.fluxstate_report_get_summary(handle))
         self.action = _s(L.fluxstate_report_get_action(handle))
         self.namespace = _lib.decode(L.fluxstate_report_get_namespace(handle))
+        self.namespace_source = _s(L.fluxstate_report_get_namespace_source(handle))
         self.installer = _s(L.fluxstate_report_get_installer(handle))
+        self.managed_by = _lib.decode(L.fluxstate_report_get_managed_by(handle))
+        self.bootstrapped = L.fluxstate_report_get_bootstrapped(handle) == 1
         self.version = _lib.decode(L.fluxstate_report_get_version(handle))
         self.server_version = _lib.decode(L.fluxstate_report_get_server_version(handle))
+        self.flux_minimum = _lib.decode(L.fluxstate_report_get_flux_minimum(handle))
         sup = L.fluxstate_report_get_server_supported(handle)
         self.server_supported = None if sup < 0 else bool(sup)
+        comps: List[Component] = []
+        for i in range(L.fluxstate_report_get_n_components(handle)):
+            c = L.fluxstate_report_get_component(handle, i)
+            if not c:
+                raise ProtocolError(_lib.EPROTOCOL, f"report has no component {i}")
+            comps.append(_component(c))
+        self.components = tuple(comps)
         n = L.fluxstate_report_get_n_findings(handle)
         found: List[Finding] = []
         for i in range(n):
@@ -299,12 +380,30 @@ class Report:
         d: Dict[str, Any] = _json.loads(self.json)
         return d
 
+    def check_install(self, flux_version: str) -> InstallCheck:
+        """Whether Flux *flux_version* (e.g. "v2.9.4") can be installed on
+        the cluster this report describes: the state allows it (none, or the
+        same version already there: a re-apply) and the server meets that
+        release's Kubernetes minimum.  No I/O.  An unknown or malformed
+        version raises InvalidArgumentError (a ValueError) saying why."""
+        out = ctypes.c_void_p()
+        rc = _lib.lib.fluxstate_report_check_install(
+            self._handle, _enc(flux_version, "flux_version"), ctypes.byref(out))
+        reason = _lib.take_string(out)
+        if rc < 0:
+            raise _error(_lib.CError(rc, reason or _lib.strerror(rc)))
+        return InstallCheck(ok=rc == 1, version=flux_version, reason=reason)
+
     def __repr__(self) -> str:
         return (f"<fluxstate.Report state={self.state.label} namespace={self.namespace!r} "
                 f"findings={len(self.findings)}>")
 
 
 # ---------------------------------------------------------------- context
+
+def _path(p: Union[str, "os.PathLike[str]", None]) -> Optional[str]:
+    return None if p is None else os.fspath(p)
+
 
 def _ms(seconds: float, what: str) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
@@ -316,61 +415,128 @@ def _ms(seconds: float, what: str) -> int:
 
 
 LogHandler = Callable[[str], None]
+_T = TypeVar("_T")
 
 
 class Context:
     """A cluster connection.  The kubeconfig is loaded when the Context is
     created, exactly like kubectl would: *kubeconfig* (must exist), else
-    ``$KUBECONFIG``, else ``~/.kube/config``, else in-cluster config.
+    ``$KUBECONFIG``, else ``~/.kube/config``, else in-cluster config.  Or
+    from memory: *kubeconfig_data* (bytes or str, client-go's
+    RESTConfigFromKubeConfig), whose relative file paths resolve against
+    *base_dir* (None rejects them with ConfigError naming the field); see
+    also :meth:`from_kubeconfig_data`.
 
-    Keyword arguments mirror kubectl's flags (``context``, ``cluster``,
-    ``user``, ``server``, ``tls_server_name``) and ``flux --namespace``
-    (``flux_namespace``; None auto-detects).  ``timeout`` bounds each
-    operation and ``connect_timeout`` each TCP+TLS connect, in seconds.
-    ``log`` receives one line per API request (never credentials).
+    Keyword arguments mirror kubectl's flags: ``context``, ``cluster``,
+    ``user``, ``server``, ``tls_server_name``, ``insecure_skip_tls_verify``,
+    ``certificate_authority``, ``client_certificate``, ``client_key``,
+    ``token``, ``as_user`` (--as), ``as_groups`` (--as-group, several),
+    ``as_uid``, ``request_timeout`` (seconds, each HTTP request) and
+    ``disable_compression``; and ``flux --namespace`` (``flux_namespace``;
+    None auto-detects).  ``timeout`` bounds each operation and
+    ``connect_timeout`` each TCP+TLS connect, in seconds.  ``log`` receives
+    one line per API request (never credentials).
 
     Use it as a context manager or call :meth:`close`; garbage collection
     releases a forgotten Context only as a fallback.
     """
 
-    def __init__(self, kubeconfig: Optional[str] = None, *,
+    def __init__(self, kubeconfig: Union[str, "os.PathLike[str]", None] = None, *,
+                 kubeconfig_data: Union[bytes, str, None] = None,
+                 base_dir: Union[str, "os.PathLike[str]", None] = None,
                  context: Optional[str] = None, cluster: Optional[str] = None,
                  user: Optional[str] = None, server: Optional[str] = None,
                  tls_server_name: Optional[str] = None,
+                 insecure_skip_tls_verify: bool = False,
+                 certificate_authority: Union[str, "os.PathLike[str]", None] = None,
+                 client_certificate: Union[str, "os.PathLike[str]", None] = None,
+                 client_key: Union[str, "os.PathLike[str]", None] = None,
+                 token: Optional[str] = None,
+                 as_user: Optional[str] = None,
+                 as_groups: Optional[Iterable[str]] = None,
+                 as_uid: Optional[str] = None,
+                 request_timeout: Optional[float] = None,
+                 disable_compression: bool = False,
                  flux_namespace: Optional[str] = None,
                  timeout: Optional[float] = None,
                  connect_timeout: Optional[float] = None,
                  log: Optional[LogHandler] = None) -> None:
         L = _lib.lib
         self._lock = threading.RLock()
+        self._cancel_lock = threading.Lock()  # cancel() vs close(): never free while cancelling
+        self._stale_cancel = False
         self._ptr: Optional["ctypes._Pointer[_lib.Ctx]"] = None
         self._log_cb: Any = None
+        self._flux_namespace = flux_namespace
         p = _lib.ctx_p()
         _call(L.fluxstate_ctx_new, ctypes.byref(p))
         self._ptr = p
         self._finalizer = weakref.finalize(self, L.fluxstate_ctx_free, p)
         try:
+            if kubeconfig is not None and kubeconfig_data is not None:
+                raise InvalidArgumentError(_lib.EINVAL, "kubeconfig and kubeconfig_data exclude each other")
+            groups = [] if as_groups is None else list(as_groups)
+            if isinstance(as_groups, str):
+                raise TypeError("as_groups must be a list of group names, not a str")
             for fn, value, what in (
                     (L.fluxstate_ctx_set_cluster, cluster, "cluster"),
                     (L.fluxstate_ctx_set_user, user, "user"),
                     (L.fluxstate_ctx_set_server, server, "server"),
                     (L.fluxstate_ctx_set_tls_server_name, tls_server_name, "tls_server_name"),
-                    (L.fluxstate_ctx_set_flux_namespace, flux_namespace, "flux_namespace")):
+                    (L.fluxstate_ctx_set_flux_namespace, flux_namespace, "flux_namespace"),
+                    (L.fluxstate_ctx_set_certificate_authority, _path(certificate_authority), "certificate_authority"),
+                    (L.fluxstate_ctx_set_client_certificate, _path(client_certificate), "client_certificate"),
+                    (L.fluxstate_ctx_set_client_key, _path(client_key), "client_key"),
+                    (L.fluxstate_ctx_set_token, token, "token"),
+                    (L.fluxstate_ctx_set_impersonate_user, as_user, "as_user"),
+                    (L.fluxstate_ctx_set_impersonate_uid, as_uid, "as_uid"),
+            ) + tuple((L.fluxstate_ctx_add_impersonate_group, g, "as_groups") for g in groups):
                 if value is not None:
                     _call(fn, p, _enc(value, what))
+            if insecure_skip_tls_verify:
+                _call(L.fluxstate_ctx_set_insecure_skip_tls_verify, p, 1)
+            if disable_compression:
+                _call(L.fluxstate_ctx_set_disable_compression, p, 1)
             if timeout is not None:
                 _call(L.fluxstate_ctx_set_timeout_ms, p, _ms(timeout, "timeout"))
             if connect_timeout is not None:
                 _call(L.fluxstate_ctx_set_connect_timeout_ms, p, _ms(connect_timeout, "connect_timeout"))
+            if request_timeout is not None:
+                _call(L.fluxstate_ctx_set_request_timeout_ms, p, _ms(request_timeout, "request_timeout"))
             if log is not None:
                 self._set_log(log)
-            if kubeconfig is not None and not isinstance(kubeconfig, str):
-                kubeconfig = str(kubeconfig)  # os.PathLike
-            _call(L.fluxstate_ctx_load_kubeconfig, p,
-                  _enc(kubeconfig, "kubeconfig"), _enc(context, "context"))
+            if kubeconfig_data is not None:
+                self._load_data(kubeconfig_data, _path(base_dir), context)
+            else:
+                _call(L.fluxstate_ctx_load_kubeconfig, p,
+                      _enc(_path(kubeconfig), "kubeconfig"), _enc(context, "context"))
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def from_kubeconfig_data(cls, data: Union[bytes, str], *,
+                             base_dir: Union[str, "os.PathLike[str]", None] = None,
+                             **kwargs: Any) -> "Context":
+        """A Context from a kubeconfig held in memory (e.g. read from a
+        secret store): ``Context(kubeconfig_data=data, base_dir=..., ...)``."""
+        return cls(kubeconfig_data=data, base_dir=base_dir, **kwargs)
+
+    def _load_data(self, data: Union[bytes, str], base_dir: Optional[str],
+                   context: Optional[str]) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"kubeconfig_data must be bytes or str, not {type(data).__name__}")
+        raw = bytes(data)
+        # A C buffer we can wipe: the kubeconfig may hold credentials.
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        try:
+            _call(_lib.lib.fluxstate_ctx_load_kubeconfig_from_memory, self._ptr,
+                  ctypes.cast(buf, ctypes.c_char_p), len(raw),
+                  _enc(base_dir, "base_dir"), _enc(context, "context"))
+        finally:
+            ctypes.memset(buf, 0, len(raw))
 
     def _set_log(self, log: LogHandler) -> None:
         if not callable(log):
@@ -393,10 +559,19 @@ class Context:
 
     def close(self) -> None:
         """Release the connection.  Idempotent; Reports stay valid."""
-        with self._lock:
+        with self._lock, self._cancel_lock:
             if self._ptr is not None:
                 self._ptr = None
                 self._finalizer()
+
+    def cancel(self) -> None:
+        """Stop a probe or wait running on this Context (from another
+        thread): it raises CanceledError within about 100 ms.  With nothing
+        running, the next probe or wait is cancelled at once, so call it only
+        to stop.  Never blocks; a no-op on a closed Context."""
+        with self._cancel_lock:
+            if self._ptr is not None:
+                _lib.lib.fluxstate_ctx_cancel(self._ptr)
 
     @property
     def closed(self) -> bool:
@@ -439,20 +614,76 @@ class Context:
             return d
 
     @property
-    def flux_namespace(self) -> None:
-        raise AttributeError("flux_namespace is write-only; see Report.namespace")
+    def flux_namespace(self) -> Optional[str]:
+        """The namespace Flux is expected in, as set; None auto-detects (the
+        namespace a probe used is :attr:`Report.namespace`)."""
+        return self._flux_namespace
 
     @flux_namespace.setter
     def flux_namespace(self, ns: Optional[str]) -> None:
-        """The namespace Flux is expected in; None auto-detects."""
         with self._lock:
             _call(_lib.lib.fluxstate_ctx_set_flux_namespace, self._p(),
                   _enc(ns, "flux_namespace"))
+            self._flux_namespace = ns
 
     def set_timeout(self, seconds: float) -> None:
         """Deadline for each later operation, in seconds."""
         with self._lock:
             _call(_lib.lib.fluxstate_ctx_set_timeout_ms, self._p(), _ms(seconds, "timeout"))
+
+    def _interruptible(self, fn: Callable[[], _T]) -> _T:
+        """Run a blocking library call (self._lock held) so that Ctrl-C
+        stops it: in the main thread the call runs in a worker thread, and a
+        KeyboardInterrupt cancels it, waits for it to return and is
+        re-raised.  Elsewhere the call runs here (cancel() stops it)."""
+        r = self._run_once(fn)
+        if isinstance(r, CanceledError) and self._stale_cancel:
+            # A Ctrl-C that landed just after the previous call had ended is
+            # kept by the library for the next call: that one meant the
+            # previous call, so run this one again.
+            self._stale_cancel = False
+            r = self._run_once(fn)
+        if isinstance(r, BaseException):
+            raise r
+        return r
+
+    def _run_once(self, fn: Callable[[], _T]) -> Union[_T, BaseException]:
+        if threading.current_thread() is not threading.main_thread():
+            try:
+                return fn()
+            except _lib.CError as e:
+                return _error(e)
+        box: List[Union[_T, BaseException]] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box.append(fn())
+            except _lib.CError as e:
+                box.append(_error(e))
+            except BaseException as e:  # noqa: B036 -- handed to the caller
+                box.append(e)
+            finally:
+                done.set()
+
+        # Wait on an Event, not Thread.join(): a join interrupted by Ctrl-C
+        # marks a still-running thread as stopped on Python < 3.13.
+        threading.Thread(target=work, name="fluxstate-call", daemon=True).start()
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            _lib.lib.fluxstate_ctx_cancel(self._p())
+            while True:  # the call returns within ~100 ms of the cancel
+                try:
+                    if done.wait(1.0):
+                        break
+                except KeyboardInterrupt:  # a second Ctrl-C: still wait, C uses the ctx
+                    continue
+            # A call that ended anyway leaves the cancel pending for the next.
+            self._stale_cancel = not isinstance(box[0], CanceledError)
+            raise
+        self._stale_cancel = False
+        return box[0]
 
     def probe(self) -> Report:
         """Look at the cluster and classify the Flux installation.
@@ -460,10 +691,12 @@ class Context:
         Blind spots (403, lists cut off) do not raise: they show up as
         findings and make the state UNKNOWN unless what was seen proves
         otherwise.  Raises NetworkError, AuthError, ProtocolError,
-        FluxstateTimeoutError for failures of the whole probe."""
+        FluxstateTimeoutError for failures of the whole probe; CanceledError
+        when :meth:`cancel` stopped it.  Ctrl-C stops it within ~100 ms."""
         with self._lock:
+            p = self._p()
             out = _lib.report_p()
-            _call(_lib.lib.fluxstate_ctx_probe, self._p(), ctypes.byref(out))
+            self._interruptible(lambda: _lib.lib.fluxstate_ctx_probe(p, ctypes.byref(out)))
         return Report(out)
 
     def wait_for_change(self, since: Report, timeout: float) -> bool:
@@ -477,12 +710,11 @@ class Context:
             raise TypeError("since must be a Report")
         ms = _ms(timeout, "timeout")
         with self._lock:
+            p = self._p()
             try:
-                _lib.lib.fluxstate_ctx_wait_for_change(self._p(), since._handle, ms)
-            except _lib.CError as e:
-                if e.code == _lib.ETIMEDOUT:
-                    return False
-                raise _error(e) from None
+                self._interruptible(lambda: _lib.lib.fluxstate_ctx_wait_for_change(p, since._handle, ms))
+            except FluxstateTimeoutError:
+                return False
         return True
 
     def __repr__(self) -> str:

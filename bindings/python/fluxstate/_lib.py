@@ -2,16 +2,20 @@
 """The only module that knows C exists: loads libfluxstate and declares a
 typed prototype for every exported function.
 
-The library is loaded by soname (``libfluxstate.so.0``), so the dynamic
-linker's usual rules apply (installed prefix, ``LD_LIBRARY_PATH``).  Set
-``FLUXSTATE_LIBRARY`` to a path to load a particular file instead, e.g. a
-build tree's ``libfluxstate/libfluxstate.so.0``.
+The library is found, in this order: ``FLUXSTATE_LIBRARY`` (a path to a
+particular file, e.g. a build tree's ``libfluxstate/libfluxstate.so.0``);
+the soname ``libfluxstate.so.0`` with the dynamic linker's usual rules
+(installed prefix, ``LD_LIBRARY_PATH``); ``ctypes.util.find_library``;
+and the ``lib`` directories of the Python prefix the package is installed
+in (a venv or ``--prefix`` install beside libfluxstate).
 """
 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import os
+import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 SONAME = "libfluxstate.so.0"
@@ -27,6 +31,19 @@ ENETWORK = -5
 EAUTH = -6
 EPROTOCOL = -7
 ETIMEDOUT = -8
+ECANCELED = -9
+ECONFLICT = -10
+EREFUSED = -11
+
+
+def _prefix_candidates() -> List[str]:
+    """libfluxstate in the lib directories of this Python's prefixes."""
+    libdirs = ["lib", "lib64"]
+    multiarch = getattr(sys.implementation, "_multiarch", None)
+    if isinstance(multiarch, str):
+        libdirs.append(os.path.join("lib", multiarch))
+    return [os.path.join(prefix, d, SONAME)
+            for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)) for d in libdirs]
 
 
 def _load() -> ctypes.CDLL:
@@ -42,9 +59,16 @@ def _load() -> ctypes.CDLL:
     try:
         return ctypes.CDLL(SONAME)
     except OSError as e:
-        raise ImportError(
-            f"cannot load {SONAME}: {e}; install libfluxstate, or set {ENV_LIBRARY} "
-            "to the library file or LD_LIBRARY_PATH to its directory") from None
+        first = e
+    found = ctypes.util.find_library("fluxstate")
+    for cand in ([found] if found else []) + [p for p in _prefix_candidates() if os.path.exists(p)]:
+        try:
+            return ctypes.CDLL(cand)
+        except OSError:
+            continue
+    raise ImportError(
+        f"cannot load {SONAME}: {first}; install libfluxstate, or set {ENV_LIBRARY} "
+        "to the library file or LD_LIBRARY_PATH to its directory") from None
 
 
 lib = _load()
@@ -161,6 +185,20 @@ PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
     "fluxstate_ctx_describe_connection": ([ctx_p, ctypes.POINTER(ctypes.c_void_p)], _c_int, _check_ctx),
     "fluxstate_ctx_probe": ([ctx_p, ctypes.POINTER(report_p)], _c_int, _check_ctx),
     "fluxstate_ctx_wait_for_change": ([ctx_p, report_p, _c_uint], _c_int, _check_ctx),
+    # 0.2: kubectl's connection flags, kubeconfig from memory, cancel
+    "fluxstate_ctx_set_insecure_skip_tls_verify": ([ctx_p, _c_int], _c_int, _check_ctx),
+    "fluxstate_ctx_set_certificate_authority": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_client_certificate": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_client_key": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_token": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_impersonate_user": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_add_impersonate_group": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_impersonate_uid": ([ctx_p, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_set_request_timeout_ms": ([ctx_p, _c_uint], _c_int, _check_ctx),
+    "fluxstate_ctx_set_disable_compression": ([ctx_p, _c_int], _c_int, _check_ctx),
+    # data is bytes with an explicit length (need not be NUL-terminated)
+    "fluxstate_ctx_load_kubeconfig_from_memory": ([ctx_p, _c_str, _c_size, _c_str, _c_str], _c_int, _check_ctx),
+    "fluxstate_ctx_cancel": ([ctx_p], None, None),
     # report
     "fluxstate_report_free": ([report_p], None, None),
     "fluxstate_report_get_state": ([report_p], _c_int, None),
@@ -181,6 +219,8 @@ PROTOTYPES: Dict[str, Tuple[List[Any], Any, Optional[Callable[..., Any]]]] = {
     "fluxstate_report_get_n_findings": ([report_p], _c_size, None),
     "fluxstate_report_get_finding": ([report_p, _c_size], finding_p, None),
     "fluxstate_report_to_json": ([report_p, ctypes.POINTER(ctypes.c_void_p)], _c_int, _check_plain),
+    # 1 / 0 / negative error; the reason comes back through the out-pointer
+    "fluxstate_report_check_install": ([report_p, _c_str, ctypes.POINTER(ctypes.c_void_p)], _c_int, None),
     # finding
     "fluxstate_finding_get_kind": ([finding_p], _c_str, None),
     "fluxstate_finding_get_api_version": ([finding_p], _c_str, None),

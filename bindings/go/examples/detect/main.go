@@ -5,12 +5,15 @@
 // bindings/python/examples/detect.py.
 //
 //	go run ./examples/detect [KUBECONFIG]
+//
+// Ctrl-C stops the probe at once (signal.NotifyContext cancels ctx).
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 
 	"libfluxstate.invalid/go/fluxstate"
@@ -32,12 +35,14 @@ func main() {
 	if len(os.Args) > 1 {
 		opts.Kubeconfig = os.Args[1]
 	}
-	c, err := fluxstate.Open(opts)
+	c, err := fluxstate.NewClient(opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "detect: %s\n", err.(*fluxstate.Error).Message)
 		os.Exit(1)
 	}
-	r, err := c.Detect(context.Background())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	r, err := c.Detect(ctx)
+	stop()
 	c.Close()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "detect: %s\n", err.(*fluxstate.Error).Message)
