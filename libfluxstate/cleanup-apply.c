@@ -100,7 +100,7 @@ gen_str(yajl_gen g, const char *s)
  * DeleteOptions with preconditions. @rv: the resourceVersion to guard with.
  */
 static char *
-step_body(const struct fluxstate_cleanup_step *s, const char *rv)
+step_body(const struct fluxstate_cleanup_step *s, const char *rv, int dry_run)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	const unsigned char *buf;
@@ -135,6 +135,17 @@ step_body(const struct fluxstate_cleanup_step *s, const char *rv)
 		r |= gen_str(g, "kind") | gen_str(g, "DeleteOptions") | gen_str(g, "apiVersion") | gen_str(g, "v1");
 		/* like kubectl delete: dependents (ReplicaSets, Pods) go in the background */
 		r |= gen_str(g, "propagationPolicy") | gen_str(g, "Background");
+		/*
+		 * dryRun goes in the body: with a body, kube-apiserver reads the
+		 * DeleteOptions from it alone and ignores ?dryRun=All (a dry run
+		 * that deletes for real; seen on the real control plane).
+		 */
+		if (dry_run) {
+			r |= gen_str(g, "dryRun");
+			r |= yajl_gen_array_open(g) != yajl_gen_status_ok;
+			r |= gen_str(g, "All");
+			r |= yajl_gen_array_close(g) != yajl_gen_status_ok;
+		}
 		if (s->uid || (s->guard_rv && rv)) {
 			r |= gen_str(g, "preconditions");
 			r |= yajl_gen_map_open(g) != yajl_gen_status_ok;
@@ -184,7 +195,7 @@ run_step(fluxstate_ctx *ctx, struct fluxstate__client *client, const struct flux
 	struct fluxstate__result res = { 0 };
 	struct answer a = { 0 };
 	int patch = strcmp(s->verb, "remove-finalizers") == 0;
-	char *body = step_body(s, *rv);
+	char *body = step_body(s, *rv, dry_run);
 	int rc;
 
 	if (!body)
@@ -197,7 +208,7 @@ run_step(fluxstate_ctx *ctx, struct fluxstate__client *client, const struct flux
 	q.method = patch ? "PATCH" : "DELETE";
 	q.body = body;
 	q.content_type = patch ? "application/json-patch+json" : "application/json";
-	q.dry_run = dry_run;
+	q.dry_run = dry_run && patch; /* a DELETE carries it in its DeleteOptions body */
 	rc = fluxstate__client_add(client, &q, on_answer, &a, &res);
 	if (rc == 0)
 		rc = fluxstate__client_run(client, fluxstate__now_ms() + ctx->timeout_ms);

@@ -1038,6 +1038,7 @@ int
 fluxstate__client_decode_error(long http_status, const char *body, size_t len, char **ret_reason, char **ret_message)
 {
 	struct fluxstate__json *doc = NULL;
+	const struct fluxstate__json *cause;
 	const char *msg = NULL, *reason = NULL;
 	char *r_reason = NULL, *r_message = NULL;
 	int is_json = 0;
@@ -1053,6 +1054,19 @@ fluxstate__client_decode_error(long http_status, const char *body, size_t len, c
 			r_reason = clean_text(reason, strlen(reason));
 		if (msg && *msg)
 			r_message = clean_text(msg, strlen(msg));
+		/* a 422 says little; its first cause says what (e.g. which patch test failed) */
+		cause = fluxstate__json_path(doc, "details", "causes", NULL);
+		cause = cause && cause->type == FLUXSTATE__JSON_ARRAY ? cause->first : NULL;
+		msg = fluxstate__json_str(fluxstate__json_get(cause, "message"));
+		if (r_message && msg && *msg) {
+			char *c = clean_text(msg, strlen(msg)), *both = c ? fluxstate__asprintf("%s: %s", r_message, c) : NULL;
+
+			free(c);
+			if (both) {
+				free(r_message);
+				r_message = both;
+			}
+		}
 	}
 	fluxstate__json_free(doc);
 	if (!r_reason) {

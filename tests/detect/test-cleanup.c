@@ -125,10 +125,10 @@ main(void)
 	rc = fluxstate_ctx_apply_cleanup(ctx, plan, FLUXSTATE_CLEANUP_DRY_RUN, progress, &t);
 	check(rc == FLUXSTATE_INSTALL_RESIDUAL && t.dry == fluxstate_cleanup_plan_get_n_steps(plan) && !t.real &&
 	      !t.failed, "dry run passes", rc < 0 ? fluxstate_ctx_get_error(ctx) : NULL);
-	check(kubesim_count_requests(&sim, "dryRun=All") == (int)fluxstate_cleanup_plan_get_n_steps(plan) &&
+	check(kubesim_count_requests(&sim, "\"dryRun\": true") == (int)fluxstate_cleanup_plan_get_n_steps(plan) &&
 	      kubesim_count_requests(&sim, "\"method\": \"PATCH\"") + kubesim_count_requests(&sim, "\"method\": \"DELETE\"") - writes ==
 	      (int)fluxstate_cleanup_plan_get_n_steps(plan),
-	      "one write per step, each with dryRun=All", NULL);
+	      "one write per step, each a dry run for the server", NULL);
 	check(probe_state(ctx) == FLUXSTATE_INSTALL_RESIDUAL, "still residual after the dry run", NULL);
 
 	/* a change after the plan: found by the dry run, nothing changed */

@@ -2122,6 +2122,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         elif k == "organizationName":
                             self.peer_groups.append(v)
         self.active_fault = None
+        self.dry_run = None
         self.body_in = b""
         n = self.headers.get("Content-Length")
         if n:
@@ -2179,6 +2180,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
              "ms": round((time.time() - self.t0) * 1000, 1)}
         if self.fault is not None:
             e["fault"] = self.fault
+        if getattr(self, "dry_run", None) is not None:
+            e["dryRun"] = self.dry_run  # a write's effective dryRun (query or DeleteOptions)
         if extra:
             e.update(extra)
         self.sim.log(e)
@@ -2585,11 +2588,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "namespace": ns or "", "name": name, "path": self.req_path}
         if sim.denied(self.user, attrs):
             return self._forbidden(res, ns, name, verb)
-        dry = self.query.get("dryRun")
-        if dry is not None and dry != "All":
-            return self.send_status(400, "BadRequest",
-                                    "invalid dry run directive %r: only All is "
-                                    "supported" % dry, {})
         body = None
         if self.body_in:
             try:
@@ -2598,6 +2596,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_status(400, "BadRequest",
                                         "the body of the request was in an "
                                         "unknown format: %s" % e, {})
+        # A DELETE with a body takes its options from the body alone: the
+        # apiserver decodes the query into DeleteOptions only when the body
+        # is empty (a dryRun=All query beside a body is ignored: a real delete).
+        if verb == "delete" and body is not None:
+            dry = (body.get("dryRun") or [None])[0] if isinstance(body, dict) else None
+        else:
+            dry = self.query.get("dryRun")
+        if dry is not None and dry != "All":
+            return self.send_status(400, "BadRequest",
+                                    "invalid dry run directive %r: only All is "
+                                    "supported" % dry, {})
+        self.dry_run = bool(dry)
         key = (res.group, res.kind, (ns or "") if res.namespaced else "", name)
         with st.lock:
             cur = st.objects.get(key)

@@ -1242,6 +1242,20 @@ class TestWrites(unittest.TestCase):
         r = self.sim.request("/api/v1/namespaces/flux-system/serviceaccounts/sa?dryRun=Maybe",
                              method="DELETE", token="tok-admin")
         self.assertEqual(r.status, 400, r.body)
+        # DeleteOptions in the body carry it too
+        r = self.req("DELETE", "/api/v1/namespaces/flux-system/serviceaccounts/sa", {"dryRun": ["All"]})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.get("/api/v1/namespaces/flux-system/serviceaccounts/sa").status, 200)
+
+    def test_delete_with_a_body_ignores_the_query(self):
+        """As kube-apiserver: with a body, DeleteOptions come from it alone,
+        so ?dryRun=All beside a body deletes for real."""
+        sa = "/api/v1/namespaces/flux-system/serviceaccounts/sa"
+        r = self.sim.request(sa + "?dryRun=All", method="DELETE", token="tok-admin",
+                             headers={"Content-Type": "application/json"},
+                             body=json.dumps({"propagationPolicy": "Background"}))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.get(sa).status, 404)
 
     def test_denied_write_is_403_naming_the_verb(self):
         r = self.req("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterroles/role", token="tok-viewer")
