@@ -461,6 +461,20 @@ oom:
 
 /* ---- checks that apply when controllers are present ---- */
 
+static int check_components_of_crds(struct cls *c);
+
+static const struct fluxstate_finding *
+find_finding(const struct fluxstate_report *r, const char *category, const char *problem, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_findings; i++)
+		if (fluxstate__streq(r->findings[i].category, category) &&
+		    fluxstate__streq(r->findings[i].problem, problem) && fluxstate__streq(r->findings[i].name, name))
+			return &r->findings[i];
+	return NULL;
+}
+
 static int
 check_controllers(struct cls *c)
 {
@@ -487,6 +501,50 @@ check_controllers(struct cls *c)
 			    FLUXSTATE_SEVERITY_ERROR, 0,
 			    "no source-controller Deployment in namespace %s while %s runs; nothing serves its sources",
 			    c->ns, dependent);
+	}
+	return check_components_of_crds(c);
+oom:
+	return -1;
+}
+
+/* A CRD that says its component belongs to the install: established, served, not going away. */
+static int
+crd_in_use(const struct fluxstate__obs_crd *crd)
+{
+	return crd && crd->established && crd->n_served && !crd_terminating(crd);
+}
+
+/*
+ * `flux install --components=…` and a FluxInstance install only the CRDs of
+ * the chosen components, so the installed CRDs say which controllers belong
+ * to the install: one missing while its CRDs are in use is a broken install
+ * (nothing reconciles those objects). Minimal installs never had the CRDs.
+ */
+static int
+check_components_of_crds(struct cls *c)
+{
+	struct fluxstate_report *r = c->r;
+	size_t k, i;
+
+	/* absence is only evidence when Deployments and CRDs were seen; another install is not this one */
+	if (!c->n_mine || (c->blind & (FLUXSTATE__SEE_CONTROLLERS | FLUXSTATE__SEE_CRDS)))
+		return 0;
+	for (k = 0; k < fluxstate__n_controllers; k++) {
+		const char *ctrl = fluxstate__controllers[k].name;
+		const char *first = NULL;
+		size_t n = 0;
+
+		if (find_mine(c, ctrl))
+			continue;
+		for (i = 0; i < fluxstate__n_crds; i++)
+			if (strcmp(fluxstate__crds[i].owner, ctrl) == 0 && crd_in_use(find_crd(c->obs, fluxstate__crds[i].name)))
+				if (n++ == 0)
+					first = fluxstate__crds[i].name;
+		if (!n || find_finding(r, "controller", "missing", ctrl))
+			continue;
+		ERR(r, "Deployment", "apps/v1", c->ns, ctrl, "controller", "missing", FLUXSTATE_SEVERITY_ERROR, 0,
+		    "no %s Deployment in namespace %s, but its CRDs are installed (%s%s): nothing reconciles those objects",
+		    ctrl, c->ns, first, n > 1 ? " and more" : "");
 	}
 	return 0;
 oom:
@@ -1099,9 +1157,15 @@ fluxstate__classify(const struct fluxstate__observations *obs, struct fluxstate_
 		if (!r->managed_by)
 			goto oom;
 	}
-	/* `flux check`: the last of the two kustomize labels on the gitrepositories CRD decides */
-	r->bootstrapped = c->gitrepo_crd &&
-			  fluxstate__meta_label(&c->gitrepo_crd->meta, FLUXSTATE__LABEL_KS_NAMESPACE) != NULL;
+	/*
+	 * `flux check`'s rule (the kustomize label on the gitrepositories CRD),
+	 * or the installer's evidence of `flux bootstrap` (the sync Kustomization
+	 * <ns>/<ns>, kustomize-controller's labels): installer flux-bootstrap
+	 * beside bootstrapped false read as a contradiction (#11 item 13).
+	 */
+	r->bootstrapped = (c->gitrepo_crd &&
+			   fluxstate__meta_label(&c->gitrepo_crd->meta, FLUXSTATE__LABEL_KS_NAMESPACE) != NULL) ||
+			  fluxstate__streq(r->installer, "flux-bootstrap");
 
 	residual = !c->n_mine && !c->n_other && !c->n_operator;
 	if (!residual) {

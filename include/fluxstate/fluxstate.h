@@ -89,7 +89,10 @@ enum fluxstate_error {
 	FLUXSTATE_EINVAL = -3,    /**< caller bug: bad argument */
 	FLUXSTATE_ECONFIG = -4,   /**< kubeconfig missing, unreadable or malformed */
 	FLUXSTATE_ENETWORK = -5,  /**< transport or TLS failure (libcurl) */
-	FLUXSTATE_EAUTH = -6,     /**< 401/403 from the API server, or credentials unobtainable */
+	FLUXSTATE_EAUTH = -6,     /**< 401 from the API server, or credentials unobtainable; a 403 on
+				       a detection's read is not this error but a blind spot (an
+				       access/not-visible finding, state unknown when it matters);
+				       a cleanup write refused by RBAC (403) is */
 	FLUXSTATE_EPROTOCOL = -7, /**< malformed reply from the API server */
 	FLUXSTATE_ETIMEDOUT = -8, /**< the operation's deadline passed */
 	FLUXSTATE_ECANCELED = -9, /**< fluxstate_ctx_cancel() stopped the operation (@since 0.2) */
@@ -665,16 +668,21 @@ const char *fluxstate_report_get_namespace_source(const fluxstate_report *report
 const char *fluxstate_report_get_managed_by(const fluxstate_report *report);
 
 /**
- * Whether Flux was bootstrapped, as `flux check` tells it: the
- * gitrepositories CRD carries the kustomize.toolkit.fluxcd.io/namespace label.
+ * Whether Flux was installed by `flux bootstrap`: the gitrepositories CRD
+ * carries the kustomize.toolkit.fluxcd.io/namespace label (`flux check`'s
+ * rule), or the installer is "flux-bootstrap" (the sync Kustomization
+ * <ns>/<ns>, kustomize-controller's labels). Always 1 when
+ * fluxstate_report_get_installer() says "flux-bootstrap", so the two never
+ * contradict each other (before 0.2 only `flux check`'s rule counted).
  * @return 1 or 0; FLUXSTATE_EINVAL for a NULL report.
  * @since 0.1
  */
 int fluxstate_report_get_bootstrapped(const fluxstate_report *report);
 
 /**
- * The minimum Kubernetes version the installed Flux version needs
- * (e.g. "v1.32.0").
+ * The minimum Kubernetes version the installed Flux version needs, as
+ * `flux check --pre` states it, without a leading "v" (e.g. "1.32.0"; the
+ * report JSON's kubernetes.fluxMinimum).
  * @return A string owned by the report, or NULL when it is not known (no
  *         Flux version, or one outside the library's table; and for a NULL
  *         report).

@@ -180,6 +180,16 @@ install_275(struct fluxstate__observations *obs, const char *ns)
 	add_obj(obs, "ServiceAccount", ns, "source-controller", 1);
 }
 
+/* Drop Deployment @i (its controller was deleted). */
+static void
+deployment_clear_at(struct fluxstate__observations *obs, size_t i)
+{
+	assert_true(i < obs->n_deployments);
+	/* observations.c frees one read's elements: give the victim a read of its own */
+	obs->deployments[i].meta.read_id = 4242;
+	fluxstate__obs_forget_read(obs, 4242);
+}
+
 static struct fluxstate_report *
 classify(struct fluxstate__observations *obs)
 {
@@ -735,7 +745,9 @@ test_image_crs_without_controller_are_orphaned(void **state)
 	add_crd(&obs, "imagepolicies.image.toolkit.fluxcd.io", "v2.7.5");
 	add_cr(&obs, "ImagePolicy", "image.toolkit.fluxcd.io/v1", "apps", "podinfo", NULL, NULL);
 	r = classify(&obs);
-	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	/* its CRD says image-reflector-controller belongs to the install (#11 item 4) */
+	assert_state(r, FLUXSTATE_INSTALL_PARTIAL);
+	assert_non_null(find(r, "controller", "missing", "image-reflector-controller"));
 	f = find(r, "custom-resource", "orphaned", NULL);
 	assert_non_null(f);
 	assert_string_equal(fluxstate_finding_get_kind(f), "ImagePolicy");
@@ -966,7 +978,8 @@ test_externalartifacts_required_only_from_v27(void **state)
 	base(&obs, "v1.30.0");
 	add_ns(&obs, "flux-system", 1);
 	for (i = 0; i < 11; i++)
-		if (strcmp(fluxstate__crds[i].kind, "ExternalArtifact") != 0)
+		if (strcmp(fluxstate__crds[i].kind, "ExternalArtifact") != 0 &&
+		    strcmp(fluxstate__crds[i].owner, "source-controller") == 0)
 			add_crd(&obs, fluxstate__crds[i].name, "v2.4.0");
 	add_ctrl(&obs, "flux-system", "source-controller", "v2.4.0", "v1.4.1");
 	r = classify(&obs);
@@ -1234,6 +1247,62 @@ test_flux_v1_is_not_flux_v2(void **state)
 	assert_false(fluxstate__is_flux_v1_deployment("x", "ghcr.io/fluxcd/flux-cli:v2.7.5"));
 }
 
+/* #11 item 4: the installed CRDs say which controllers belong to the install. */
+static void
+test_controller_missing_while_its_crds_stay(void **state)
+{
+	struct fluxstate__observations obs;
+	struct fluxstate_report *r;
+	const fluxstate_finding *f;
+	size_t i;
+
+	/* kustomize-controller's Deployment deleted on a healthy install */
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	deployment_clear_at(&obs, 1);
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_PARTIAL);
+	f = find(r, "controller", "missing", "kustomize-controller");
+	assert_non_null(f);
+	assert_int_equal(fluxstate_finding_get_severity(f), FLUXSTATE_SEVERITY_ERROR);
+	assert_non_null(strstr(fluxstate_finding_get_reason(f), "kustomizations.kustomize.toolkit.fluxcd.io"));
+	fluxstate_report_free(r);
+
+	/* a minimal install (flux install --components=source-controller,kustomize-controller): healthy */
+	base(&obs, "v1.33.2");
+	add_ns(&obs, "flux-system", 1);
+	for (i = 0; i < fluxstate__n_crds; i++)
+		if (strcmp(fluxstate__crds[i].owner, "source-controller") == 0 ||
+		    strcmp(fluxstate__crds[i].owner, "kustomize-controller") == 0)
+			add_crd(&obs, fluxstate__crds[i].name, "v2.7.5");
+	add_ctrl(&obs, "flux-system", "source-controller", "v2.7.5", "v1.7.4");
+	add_ctrl(&obs, "flux-system", "kustomize-controller", "v2.7.5", "v1.7.3");
+	r = classify(&obs);
+	assert_state(r, FLUXSTATE_INSTALL_HEALTHY);
+	assert_null(find(r, "controller", "missing", NULL));
+	fluxstate_report_free(r);
+
+	/* CRDs hidden: a missing controller cannot be told from an unseen CRD list: no claim */
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	deployment_clear_at(&obs, 2);
+	add_blind(&obs, "CustomResourceDefinition", NULL, FLUXSTATE__SEE_CRDS);
+	r = classify(&obs);
+	assert_null(find(r, "controller", "missing", "helm-controller"));
+	fluxstate_report_free(r);
+
+	/* a Terminating CRD is going away, not a component of the install */
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	deployment_clear_at(&obs, 3);
+	for (i = 0; i < obs.n_crds; i++)
+		if (strstr(obs.crds[i].meta.name, "notification"))
+			obs.crds[i].terminating = 1;
+	r = classify(&obs);
+	assert_null(find(r, "controller", "missing", "notification-controller"));
+	fluxstate_report_free(r);
+}
+
 static void
 test_partial_with_blind_spot_stays_partial(void **state)
 {
@@ -1363,6 +1432,15 @@ test_installer_bootstrap(void **state)
 	assert_string_equal(fluxstate_report_get_installer(r), "flux-bootstrap");
 	assert_true(r->bootstrapped);
 	assert_null(find(r, "crd", NULL, NULL)); /* no blocks-flux-install while controllers run */
+	fluxstate_report_free(r);
+
+	/* #11 item 13: the sync Kustomization before kustomize-controller labelled the CRD: they agree */
+	base(&obs, "v1.33.2");
+	install_275(&obs, "flux-system");
+	add_cr(&obs, "Kustomization", "kustomize.toolkit.fluxcd.io/v1", "flux-system", "flux-system", NULL, NULL);
+	r = classify(&obs);
+	assert_string_equal(fluxstate_report_get_installer(r), "flux-bootstrap");
+	assert_int_equal(fluxstate_report_get_bootstrapped(r), 1);
 	fluxstate_report_free(r);
 }
 
@@ -1651,6 +1729,7 @@ main(void)
 		cmocka_unit_test(test_release_newer_than_table_no_skew_claims),
 		cmocka_unit_test(test_release_table),
 		cmocka_unit_test(test_flux_v1_is_not_flux_v2),
+		cmocka_unit_test(test_controller_missing_while_its_crds_stay),
 		cmocka_unit_test(test_option_namespace_hidden_deployments_is_unknown),
 		cmocka_unit_test(test_healthy_hidden_server_version_is_unknown),
 		cmocka_unit_test(test_healthy_unknown_version_hidden_server_stays_healthy),

@@ -62,9 +62,10 @@ FIELDS = {
         "installer": "flux-bootstrap", "bootstrapped": True, "version": "v2.2.2",
         "kubernetes.fluxMinimum": "1.26.0", "kubernetes.supported": True,
     },
-    # the same manifests before kustomize-controller labelled them: the sync Kustomization decides
+    # the same manifests before kustomize-controller labelled them: the sync Kustomization decides,
+    # and bootstrapped agrees with the installer (#11 item 13)
     "healthy-v2.7.5-bootstrap": {
-        "installer": "flux-bootstrap", "bootstrapped": False, "version": "v2.7.5",
+        "installer": "flux-bootstrap", "bootstrapped": True, "version": "v2.7.5",
     },
     "bootstrapped-crd-leftover": {"installer": "flux-bootstrap", "bootstrapped": True, "components": {}},
     "operator-ready": {"installer": "flux-operator", "managedBy": "flux-operator", "version": "v2.7.5"},
