@@ -120,6 +120,8 @@ struct fluxstate__client {
 	char *user_agent;
 	int watch_fired;
 	struct fluxstate__exec_state exec;
+	fluxstate__fake_transport_fn fake;  /* tests: answers instead of libcurl */
+	void *fake_userdata;
 };
 
 void
@@ -906,6 +908,13 @@ op_start(struct op *op, uint64_t deadline)
 			return op->state == OP_DONE ? 0 : r;
 	}
 
+	if (c->fake) {
+		op->t0 = now;
+		op->state = OP_RUNNING; /* answered by fake_deliver(), no libcurl handle */
+		c->n_requests++;
+		op->res->n_requests++;
+		return 0;
+	}
 	op->easy = curl_easy_init();
 	if (!op->easy)
 		return FLUXSTATE_ENOMEM;
@@ -996,7 +1005,6 @@ op_start(struct op *op, uint64_t deadline)
 		    curl_easy_setopt(op->easy, CURLOPT_SSLKEY_BLOB, &kb) != CURLE_OK)
 			return op_fail(op, FLUXSTATE_ENETWORK, "libcurl cannot use an in-memory client certificate");
 	}
-	op->t0 = now;
 	if (curl_multi_add_handle(c->multi, op->easy) != CURLM_OK)
 		return op_fail(op, FLUXSTATE_ENETWORK, "libcurl refused the request");
 	op->state = OP_RUNNING;
@@ -1271,10 +1279,11 @@ static void
 op_rewatch(struct op *op, uint64_t deadline, const char *why)
 {
 	uint64_t now = fluxstate__now_ms();
+	char *reason = fluxstate__strdup(why); /* @why may be the message it replaces */
 
 	op_log(op, "watch broken, re-establishing");
 	free(op->res->message);
-	op->res->message = fluxstate__strdup(why);
+	op->res->message = reason;
 	op->watch_backoff_ms = op->watch_backoff_ms ? op->watch_backoff_ms * 2 : 800;
 	if (op->watch_backoff_ms > 30000)
 		op->watch_backoff_ms = 30000;
@@ -1292,7 +1301,8 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 	long status = 0;
 	long ra;
 
-	curl_easy_getinfo(op->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (op->easy)
+		curl_easy_getinfo(op->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status)
 		op->status = status;
 	op->res->http_status = op->status;
@@ -1501,6 +1511,58 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 	op_fail(op, FLUXSTATE_ERROR, "%s", op->res->message ? op->res->message : "request failed");
 }
 
+void
+fluxstate__client_set_fake_transport(struct fluxstate__client *client, fluxstate__fake_transport_fn fn,
+				     void *userdata)
+{
+	client->fake = fn;
+	client->fake_userdata = userdata;
+}
+
+/* Answer a running @op from the fake transport, through the callbacks libcurl would call. */
+static void
+fake_deliver(struct op *op, uint64_t deadline)
+{
+	struct fluxstate__client *c = op->client;
+	struct fluxstate__fake_response r = { 0 };
+	CURLcode cc = CURLE_OK;
+	char line[64];
+	const char *h, *body;
+	size_t off;
+
+	if (c->fake(c->fake_userdata, op->log_path ? op->log_path : "", &r) < 0) {
+		op_fail(op, FLUXSTATE_ENETWORK, "the fake transport has no more answers");
+		return;
+	}
+	if (!r.status) {
+		snprintf(op->errbuf, sizeof(op->errbuf), "Recv failure: Connection reset by peer (fake)");
+		op_done(op, CURLE_RECV_ERROR, deadline);
+		return;
+	}
+	snprintf(line, sizeof(line), "HTTP/1.1 %ld Fake\r\n", r.status);
+	header_cb(line, 1, strlen(line), op);
+	for (h = r.headers; h && *h;) {
+		size_t n = strcspn(h, "\n");
+
+		n += h[n] == '\n';
+		header_cb((char *)h, 1, n, op);
+		h += n;
+	}
+	body = r.body;
+	for (off = 0; off < r.body_len && cc == CURLE_OK;) {
+		size_t n = r.chunk && r.chunk < r.body_len - off ? r.chunk : r.body_len - off;
+
+		if (write_cb((char *)body + off, 1, n, op) != n)
+			cc = CURLE_WRITE_ERROR;
+		off += n;
+	}
+	if (cc == CURLE_OK && r.truncated) {
+		snprintf(op->errbuf, sizeof(op->errbuf), "transfer closed with outstanding read data remaining (fake)");
+		cc = CURLE_PARTIAL_FILE;
+	}
+	op_done(op, cc, deadline);
+}
+
 /* Drive every op until all are done, a watch fired, or the deadline passed. */
 static int
 run_ops(struct fluxstate__client *c, uint64_t deadline)
@@ -1517,7 +1579,7 @@ run_ops(struct fluxstate__client *c, uint64_t deadline)
 
 		for (op = c->ops; op && !c->watch_fired; op = op->next) {
 			if (op->state == OP_PENDING) {
-				if (op->not_before > now) {
+				if (op->not_before > now && !c->fake) {
 					if (op->not_before < wake)
 						wake = op->not_before;
 					active = 1;
@@ -1537,6 +1599,12 @@ run_ops(struct fluxstate__client *c, uint64_t deadline)
 			return fluxstate__error(c->ctx, FLUXSTATE_ECANCELED, "canceled");
 		if (now >= deadline)
 			break;
+		if (c->fake) {
+			for (op = c->ops; op && !c->watch_fired; op = op->next)
+				if (op->state == OP_RUNNING)
+					fake_deliver(op, deadline);
+			continue;
+		}
 		mc = curl_multi_perform(c->multi, &running);
 		if (mc != CURLM_OK)
 			return FLUXSTATE_ERROR;

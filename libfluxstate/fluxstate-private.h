@@ -297,6 +297,25 @@ int fluxstate__client_run(struct fluxstate__client *client, uint64_t deadline_ms
 int fluxstate__client_watch(struct fluxstate__client *client, const struct fluxstate__query *queries,
 			    const char *const *resource_versions, size_t n, uint64_t deadline_ms);
 
+/*
+ * Testing hook (tests/fuzz/fuzz-client.c): answer every request without
+ * libcurl or a network, through the client's own header, body, paging,
+ * retry, 410 and watch handling. @fn fills *ret for the request @path
+ * ("/api/v1/...?limit=..."); returning < 0 ends that query with an error.
+ * Retry and re-watch waits are skipped. NULL @fn restores libcurl.
+ */
+struct fluxstate__fake_response {
+	long status;                    /* 0: no answer (the connection was reset) */
+	const char *headers;            /* "Name: value\r\n" lines, or NULL */
+	const void *body;
+	size_t body_len;
+	size_t chunk;                   /* body delivered in pieces of this size (0 = whole) */
+	int truncated;                  /* the connection drops after the body */
+};
+typedef int (*fluxstate__fake_transport_fn)(void *userdata, const char *path, struct fluxstate__fake_response *ret);
+void fluxstate__client_set_fake_transport(struct fluxstate__client *client, fluxstate__fake_transport_fn fn,
+					  void *userdata);
+
 /* Total HTTP requests made by this client (for traces and benchmarks). */
 unsigned int fluxstate__client_n_requests(const struct fluxstate__client *client);
 

@@ -11,7 +11,7 @@ CC=clang meson setup --wipe "$build" "$top" -Dfuzz=true -Dwerror=true \
 	CC=clang meson setup "$build" "$top" -Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 status=0
 ran=0
-for name in kubeconfig json-stream exec-output; do
+for name in kubeconfig json-stream exec-output client; do
 	exe=$build/tests/fuzz/fuzz-$name
 	seeds=$top/tests/fuzz/corpus/${name%-stream}
 	[ -d "$seeds" ] || seeds=$top/tests/fuzz/corpus/$name
