@@ -881,8 +881,11 @@ op_start(struct op *op, uint64_t deadline)
 	if (!op->url)
 		return FLUXSTATE_ENOMEM;
 
+	/* a watch streams single objects: asked for as=PartialObjectMetadataList, a
+	 * real kube-apiserver ends the watch at once with an empty 200 (client-go's
+	 * metadata client watches with as=PartialObjectMetadata too) */
 	if (op->q.metadata_only && !op->meta_fallback && !op->q.raw_path)
-		accept = op->q.name ? ACCEPT_META_ONE : ACCEPT_META_LIST;
+		accept = op->q.name || op->watch ? ACCEPT_META_ONE : ACCEPT_META_LIST;
 	else
 		accept = ACCEPT_JSON;
 	h = fluxstate__asprintf("Accept: %s", accept);
