@@ -814,11 +814,14 @@ def parse_accept(header):
     return out or [("application/json", {})]
 
 
-def negotiate(accept, single):
+def negotiate(accept, single, watch=False):
     """Pick the response shape for a resource request.
 
-    Returns ('json'|'yaml'|'table'|'partial', meta-version) or (None, None)
-    when nothing acceptable is offered (406)."""
+    Returns ('json'|'yaml'|'table'|'partial'|'empty-watch', meta-version) or
+    (None, None) when nothing acceptable is offered (406). A watch streams
+    single objects: as=PartialObjectMetadata gives metadata events, while
+    as=PartialObjectMetadataList makes kube-apiserver end the watch at once
+    with an empty 200 ('empty-watch'), as checked against the real one."""
     for mt, p in parse_accept(accept):
         if mt not in ("application/json", "*/*", "application/*",
                       "application/yaml"):
@@ -832,8 +835,8 @@ def negotiate(accept, single):
         if as_ == "Table":
             return "table", p["v"]
         if as_ == "PartialObjectMetadataList" and not single:
-            return "partial", p["v"]
-        if as_ == "PartialObjectMetadata" and single:
+            return ("empty-watch" if watch else "partial"), p["v"]
+        if as_ == "PartialObjectMetadata" and (single or watch):
             return "partial", p["v"]
     return None, None
 
@@ -2247,7 +2250,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
               "status": "Failure", "message": message, "reason": reason,
               "code": code}
         if details is not None:
-            st["details"] = details
+            # the apiserver omits an empty group (the core API)
+            st["details"] = {k: v for k, v in details.items() if not (k == "group" and v == "")}
         self.send_body(code, st, headers=headers)
 
     def not_found_text(self):
@@ -2543,7 +2547,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 details = {"name": name, **details}
             return self.send_status(403, "Forbidden", "%s: %s" % (head, who),
                                     details)
-        shape, mv = negotiate(self.headers.get("Accept"), bool(name) and not watch)
+        shape, mv = negotiate(self.headers.get("Accept"), bool(name) and not watch, watch)
         if shape is None:
             return self.send_status(406, "NotAcceptable",
                                     "only the following media types are "
@@ -2902,6 +2906,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
+        if shape == "empty-watch":
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return
         self.first_table = True
 
         def emit(etype, obj):
