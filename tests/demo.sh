@@ -4,7 +4,8 @@
 #   - the cluster from cluster-template#1292 (a pre-created, empty flux-system
 #     namespace: `kubectl get namespace` says "installed", fluxstate says none);
 #   - a cluster whose Flux namespace is stuck Terminating behind finalizers
-#     (residual), with the cleanup plan fluxstate prints for it.
+#     (residual), with the cleanup plan fluxstate prints for it;
+# then the manual page, rendered by man(1).
 # Usage: tests/demo.sh   (SKIP_DEPS=1 skips installing Debian packages;
 #                         DEMO_BUILD=DIR changes the build dir, ./build-demo;
 #                         FLUXSTATE_CLI=PATH runs that binary, building nothing:
@@ -24,7 +25,6 @@ else
 	meson compile -C "$build" >/dev/null
 	fluxstate=$build/bindings/cli/fluxstate
 fi
-shared=${FLUXSTATE_SHARED:-$top/../shared}
 scenarios=$top/tests/scenarios
 
 work=$(mktemp -d /tmp/fluxstate-demo-XXXXXX)
@@ -49,7 +49,7 @@ fi
 start_sim() {
 	local name=$1 dir=$work/$1 i
 	mkdir -p "$dir"
-	python3 tests/kubesim/kubesim.py --scenario "$scenarios/$name" --shared "$shared" \
+	python3 tests/kubesim/kubesim.py --scenario "$scenarios/$name" \
 		--listen 127.0.0.1:0 --kubeconfig-out "$dir/kubeconfig" --log "$dir/requests.jsonl" \
 		>"$dir/stdout" 2>"$dir/stderr" &
 	pids+=($!)
@@ -117,5 +117,12 @@ show
 show --expect none
 show cleanup-plan
 
-printf '\nMore: %s --help, man docs/fluxstate.1.scd (built as %s/docs/fluxstate.1), docs/cli.md\n' \
-	"$fluxstate" "$build"
+# The manual page: the one the build made, else rendered here from its scdoc source.
+page=$build/docs/fluxstate.1
+if [ ! -s "$page" ]; then
+	page=$work/fluxstate.1
+	scdoc <docs/fluxstate.1.scd >"$page"
+fi
+printf '\n%s==> The manual page: man -l %s%s\n\n' "$bold" "${page#"$work"/}" "$reset"
+MANPAGER=cat MANWIDTH=80 man -l "$page"
+printf '\nMore: %s --help, docs/cli.md\n' "$fluxstate"

@@ -10,6 +10,7 @@ packages=(
 	libcurl4-openssl-dev libyaml-dev libyajl-dev libcmocka-dev libssl-dev
 	python3 python3-yaml python3-kubernetes python3-venv python3-pip python3-jsonschema
 	scdoc doxygen valgrind openssl git ca-certificates time
+	man-db groff-base
 )
 # Go is NOT installed from Debian (golang-go is too old for the real-cluster
 # tier's Kubernetes v1.34 module and would shadow the Go >= 1.24 on PATH):

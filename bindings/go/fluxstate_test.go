@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -285,7 +284,6 @@ func pickScenarios(t *testing.T) ([]string, map[string][]string) {
 		t.Fatal(err)
 	}
 	byState := map[string][]string{}
-	selfContained := map[string]bool{}
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
 		if _, err := os.Stat(filepath.Join(p, "scenario.yaml")); err != nil {
@@ -293,12 +291,10 @@ func pickScenarios(t *testing.T) ([]string, map[string][]string) {
 		}
 		ex := loadExpect(t, p)
 		byState[ex.Expect.State] = append(byState[ex.Expect.State], e.Name())
-		selfContained[e.Name()] = !ex.Shared
 	}
 	names := append([]string(nil), namedScenarios...)
 	for _, st := range allStates {
 		cands := byState[st]
-		sort.SliceStable(cands, func(i, j int) bool { return selfContained[cands[i]] && !selfContained[cands[j]] })
 		covered := false
 		for _, n := range cands {
 			covered = covered || contains(names, n)

@@ -81,7 +81,6 @@ type expectation struct {
 		Findings  []map[string]interface{} `json:"findings"`
 		Absent    []map[string]interface{} `json:"absent"`
 	} `json:"expect"`
-	Shared bool `json:"shared"`
 }
 
 func loadExpect(t *testing.T, dir string) expectation {
@@ -108,11 +107,6 @@ func startSim(t *testing.T, scenario string) *simulator {
 	s := &simulator{dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), Log: filepath.Join(dir, "requests.jsonl")}
 	args := []string{kubesim, "--scenario", scenario, "--listen", "127.0.0.1:0",
 		"--kubeconfig-out", s.Kubeconfig, "--log", s.Log}
-	if sh := os.Getenv("FLUXSTATE_SHARED"); sh != "" {
-		if st, err := os.Stat(sh); err == nil && st.IsDir() {
-			args = append(args, "--shared", sh)
-		}
-	}
 	s.cmd = exec.Command(python(), args...)
 	s.cmd.Env = withoutPreload()
 	// A test binary killed by a sanitizer abort leaves no simulator behind.
@@ -156,9 +150,6 @@ func startSim(t *testing.T, scenario string) *simulator {
 	}
 	err = s.cmd.Wait()
 	msg, _ := os.ReadFile(filepath.Join(dir, "kubesim.stderr"))
-	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 77 {
-		t.Skipf("simulator skipped %s: %s", filepath.Base(scenario), strings.TrimSpace(string(msg)))
-	}
 	t.Fatalf("simulator exited (%v): %s", err, msg)
 	return nil
 }

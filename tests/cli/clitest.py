@@ -22,12 +22,11 @@ import urllib.request
 
 import yaml
 
-SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 KUBESIM = os.environ.get("FLUXSTATE_KUBESIM") or os.path.join(SOURCE_ROOT, "tests", "kubesim", "kubesim.py")
 SCENARIOS = os.environ.get("FLUXSTATE_SCENARIOS") or os.path.join(SOURCE_ROOT, "tests", "scenarios")
-SHARED = os.environ.get("FLUXSTATE_SHARED") or os.path.join(SOURCE_ROOT, "..", "shared")
+FLUXGEN = os.path.join(SOURCE_ROOT, "tests", "fluxgen")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 CLI = None
@@ -43,13 +42,6 @@ def setup_cli():
     if not CLI or not os.access(CLI, os.X_OK):
         sys.stderr.write("clitest: the fluxstate binary is needed as argv[1] or $FLUXSTATE_CLI\n")
         sys.exit(1)
-
-
-def require_shared():
-    """Scenarios read real Flux manifests from ../shared: skip (77) without it."""
-    if not os.path.isdir(os.path.join(SHARED, "fixtures", "flux")):
-        sys.stderr.write("clitest: %s missing: SKIP\n" % SHARED)
-        sys.exit(SKIP)
 
 
 def cli_env(extra=None):
@@ -144,8 +136,6 @@ class Sim:
         args = ["/usr/bin/python3", KUBESIM]
         if scenario:
             args += ["--scenario", scenario_path(scenario)]
-        if os.path.isdir(SHARED):
-            args += ["--shared", SHARED]
         args += list(extra_args) + ["--listen", "127.0.0.1:0", "--kubeconfig-out", self.kubeconfig,
                                     "--log", self.log]
         env = dict(os.environ)
@@ -169,10 +159,6 @@ class Sim:
                 self.proc.wait()
             with open(err_path, "rb") as f:
                 err = f.read().decode("utf-8", "replace")
-            if rc == SKIP:
-                sys.stderr.write(err)
-                sys.stderr.write("clitest: simulator skipped (missing shared fixture): SKIP\n")
-                sys.exit(SKIP)
             raise RuntimeError("simulator did not start on %s (rc %s): %s" % (scenario, rc, err))
 
     def stop(self):

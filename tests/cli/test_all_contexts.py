@@ -126,5 +126,4 @@ class AllContexts(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

@@ -364,5 +364,4 @@ class KubeconfigSources(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

@@ -225,5 +225,4 @@ class FluxV1NeverPlanned(unittest.TestCase):
             self.assertNotRegex(l, r"namespace '?flux'?( |$)", l)
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

@@ -179,5 +179,4 @@ class Credentials(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

@@ -245,5 +245,4 @@ class CI(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

@@ -67,5 +67,4 @@ class Scenarios(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

@@ -4,6 +4,7 @@ changes under it, exit 5 on timeout, and waiting by watch, not by polling."""
 import json
 import os
 import subprocess
+import sys
 import time
 import unittest
 
@@ -12,17 +13,17 @@ import yaml
 import clitest
 from clitest import run
 
-FIXTURE = os.path.join(clitest.SHARED, "fixtures", "flux", "gotk-components-v2.7.5.yaml")
+sys.path.insert(0, clitest.FLUXGEN)
+import fluxgen  # noqa: E402
 
 
 def flux_crd(name="gitrepositories.source.toolkit.fluxcd.io"):
-    """One real Flux CRD from the fixture: applying it to a clean cluster
+    """One Flux v2.7.5 CRD from tests/fluxgen: applying it to a clean cluster
     leaves a leftover, so the state becomes residual."""
-    with open(FIXTURE) as f:
-        for doc in yaml.safe_load_all(f):
-            if doc and doc.get("kind") == "CustomResourceDefinition" and doc["metadata"]["name"] == name:
-                return yaml.safe_dump(doc)
-    raise AssertionError("%s not in %s" % (name, FIXTURE))
+    for doc in fluxgen.generate(release="v2.7.5", installer="cli", parts=["crds"]):
+        if doc["metadata"]["name"] == name:
+            return yaml.safe_dump(doc)
+    raise AssertionError("%s not generated" % name)
 
 
 def is_watch(entry):
@@ -116,5 +117,4 @@ class WaitFor(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

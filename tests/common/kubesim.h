@@ -9,9 +9,6 @@
 
 #include <sys/types.h>
 
-/* Exit code meson and TAP harnesses treat as "skipped". */
-#define KUBESIM_SKIP 77
-
 struct kubesim {
 	pid_t pid;
 	char dir[256];          /* private temp dir, removed by kubesim_stop() */
@@ -26,9 +23,7 @@ struct kubesim {
  * (e.g. "--scenario", "/path", or "--state", "f.yaml", "--config", "c.yaml").
  * --listen, --kubeconfig-out and --log are added here.
  *
- * Returns 0 when it listens, KUBESIM_SKIP when the simulator exited with 77
- * (a scenario needs ../shared and it is missing), -1 on any other failure
- * (message on stderr).
+ * Returns 0 when it listens, -1 on any failure (message on stderr).
  */
 int kubesim_start(struct kubesim *sim, const char *const *args);
 

@@ -5,8 +5,6 @@ managed-by, bootstrapped, versions overall and per component, the namespace
 and where it came from, the Kubernetes server version and whether it meets the
 Flux minimum) say what flux-inventory.md says for those installs.
 
-Scenarios that need ../shared are skipped when test-scenario reports 77 (they
-are counted, and the test as a whole only passes with every state seen).
 Skips (77) without python3-jsonschema."""
 import json
 import os
@@ -49,7 +47,8 @@ FIELDS = {
         "installer": "install-yaml", "managedBy": None, "bootstrapped": False, "version": "v2.7.5",
         "components": {"source-controller": "v2.7.5", "kustomize-controller": "v2.7.5",
                        "helm-controller": "v2.7.5", "notification-controller": "v2.7.5",
-                       "image-reflector-controller": "v2.7.5", "image-automation-controller": "v2.7.5"},
+                       "image-reflector-controller": "v2.7.5", "image-automation-controller": "v2.7.5",
+                       "source-watcher": "v2.7.5"},
     },
     # kustomize-controller's labels on the gitrepositories CRD: `flux check` says bootstrapped (§4)
     "healthy-v2.9.4-bootstrap": {
@@ -101,7 +100,6 @@ def scenario_names():
 
 class Reports(unittest.TestCase):
     reports = {}
-    skipped = []
 
     @classmethod
     def setUpClass(cls):
@@ -111,9 +109,6 @@ class Reports(unittest.TestCase):
             with tempfile.TemporaryDirectory() as d:
                 out = os.path.join(d, "report.json")
                 p = subprocess.run([exe, name, out], capture_output=True, text=True, timeout=60)
-                if p.returncode == 77:
-                    cls.skipped.append(name)
-                    continue
                 if p.returncode != 0 or not os.path.exists(out):
                     cls.failures[name] = p.stdout + p.stderr
                     continue
@@ -128,7 +123,7 @@ class Reports(unittest.TestCase):
 
     def test_every_scenario_probes(self):
         self.assertEqual({}, self.failures)
-        self.assertGreaterEqual(len(self.reports), 30, "scenarios probed (skipped: %s)" % self.skipped)
+        self.assertEqual(len(self.reports), len(scenario_names()), "every scenario probed")
 
     def test_reports_validate(self):
         for name, report in sorted(self.reports.items()):
@@ -141,8 +136,6 @@ class Reports(unittest.TestCase):
     def test_report_fields(self):
         checked = 0
         for name, want in sorted(FIELDS.items()):
-            if name in self.skipped:
-                continue
             with self.subTest(scenario=name):
                 self.assertIn(name, self.reports)
                 report = self.reports[name]

@@ -2,8 +2,7 @@
  * The scenario matrix: run the simulator on tests/scenarios/<name>, probe it
  * over HTTPS through the public API, and check the scenario's `expect:`
  * (state, namespace, installer, version, findings that must match, findings
- * that must not). One scenario per invocation; TAP output. Exit 77 (skip)
- * when the scenario needs ../shared and it is missing.
+ * that must not). One scenario per invocation; TAP output.
  *
  * Usage: test-scenario NAME [JSON-OUT]   (JSON-OUT: also write the report JSON there)
  *
@@ -391,11 +390,6 @@ main(int argc, char **argv)
 	}
 
 	rc = kubesim_start_scenario(&sim, argv[1]);
-	if (rc == KUBESIM_SKIP) {
-		printf("1..0 # SKIP scenario %s needs ../shared fixtures that are missing\n", argv[1]);
-		yaml_document_delete(&doc);
-		return KUBESIM_SKIP;
-	}
 	if (rc < 0) {
 		printf("1..1\nnot ok 1 - the simulator starts on %s\n", argv[1]);
 		yaml_document_delete(&doc);

@@ -19,7 +19,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 KUBESIM = os.environ.get("FLUXSTATE_KUBESIM") or os.path.join(HERE, "kubesim.py")
 SCENARIOS = os.environ.get("FLUXSTATE_SCENARIOS") or os.path.join(HERE, "..", "scenarios")
-SHARED = os.environ.get("FLUXSTATE_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
 DEFAULT = ("seed-1292", "namespace-terminating-finalizers", "healthy-v2.7.5-bootstrap")
 GOAL_S = 1.0
 
@@ -29,7 +28,7 @@ def one_run(scenario, tmp):
     if os.path.exists(kubeconfig):
         os.remove(kubeconfig)
     args = ["/usr/bin/python3", KUBESIM, "--scenario", os.path.join(SCENARIOS, scenario),
-            "--shared", SHARED, "--listen", "127.0.0.1:0", "--kubeconfig-out", kubeconfig]
+            "--listen", "127.0.0.1:0", "--kubeconfig-out", kubeconfig]
     t0 = time.monotonic()
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = p.stdout.readline().decode()

@@ -50,7 +50,6 @@ DEFAULT_SERVER_VERSION = "v1.33.1"
 DEFAULT_SERVER_NAME = "kubesim.test"
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch",
              "update", "watch"]
-EXIT_SKIP = 77
 
 AGG_CT_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGG_CT_V2BETA1 = ("application/json;g=apidiscovery.k8s.io;v=v2beta1;"
@@ -93,10 +92,6 @@ REASONS = {
 
 class KubesimError(Exception):
     """A problem with the state, config or command line (exit status 2)."""
-
-
-class MissingShared(KubesimError):
-    """A `shared:` fixture is missing (exit status 77: tests SKIP)."""
 
 
 # ---------------------------------------------------------------------------
@@ -1334,23 +1329,28 @@ def crd_resources(crd):
 # Scenario and config
 # ---------------------------------------------------------------------------
 
-def default_shared_dir():
-    env = os.environ.get("FLUXSTATE_SHARED")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.normpath(os.path.join(here, "..", "..", "..", "shared"))
-
-
-def resolve_path(p, base, shared):
+def resolve_path(p, base):
+    """A state entry: a file name (relative to `base`), or a mapping
+    `{generate: {release, installer, ...}}` that tests/fluxgen writes."""
+    if isinstance(p, dict) and set(p) == {"generate"}:
+        return ("generate", p["generate"])
     if not isinstance(p, str) or not p:
-        raise KubesimError("state entry must be a file name, got %r" % (p,))
-    if p.startswith("shared:"):
-        path = os.path.join(shared, p[len("shared:"):])
-        if not os.path.exists(path):
-            raise MissingShared("missing shared fixture: %s" % path)
-        return path
+        raise KubesimError("state entry must be a file name or {generate: {...}}, "
+                           "got %r" % (p,))
     return p if os.path.isabs(p) else os.path.join(base, p)
+
+
+def generated_objects(spec):
+    """The objects tests/fluxgen/fluxgen.py generates for a `generate:` entry."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    gen_dir = os.path.join(here, "..", "fluxgen")
+    if gen_dir not in sys.path:
+        sys.path.insert(0, gen_dir)
+    import fluxgen
+    try:
+        return fluxgen.generate_spec(spec)
+    except fluxgen.FluxgenError as e:
+        raise KubesimError("state: %s" % e)
 
 
 def load_config_file(path):
@@ -1376,16 +1376,16 @@ CONFIG_KEYS = {
 }
 
 
-def load_scenario(dirpath, shared):
+def load_scenario(dirpath):
     path = os.path.join(dirpath, "scenario.yaml")
     sc = load_config_file(path)
     states = sc.get("state") or []
     if not isinstance(states, list):
         raise KubesimError("%s: state must be a list of files" % path)
-    files = [resolve_path(s, dirpath, shared) for s in states]
+    files = [resolve_path(s, dirpath) for s in states]
     cfg = sc.get("config") or {}
     if isinstance(cfg, str):
-        cfg = load_config_file(resolve_path(cfg, dirpath, shared))
+        cfg = load_config_file(resolve_path(cfg, dirpath))
     if not isinstance(cfg, dict):
         raise KubesimError("%s: config must be a mapping or a file name" % path)
     return files, cfg
@@ -1589,16 +1589,14 @@ def _read(path):
 class Simulator:
     """Loads state and config, owns the store, certificates and server."""
 
-    def __init__(self, state_files=(), config=None, scenario=None, shared=None,
+    def __init__(self, state_files=(), config=None, scenario=None,
                  listen="127.0.0.1:0", plain_http=False, log_path=None,
                  cert_dir=None):
         self.start_time = time.time()
-        self.shared = shared or default_shared_dir()
         files, cfg = [], {}
         if scenario:
-            files, cfg = load_scenario(scenario, self.shared)
-        files = files + [resolve_path(s, os.getcwd(), self.shared)
-                         for s in state_files]
+            files, cfg = load_scenario(scenario)
+        files = files + [resolve_path(s, os.getcwd()) for s in state_files]
         cfg = dict(cfg)
         cfg.update(config or {})
         validate_config(cfg)
@@ -1643,8 +1641,14 @@ class Simulator:
         (remove, patches, status synthesis); validates kinds."""
         objs = {}
         for path in files:
-            for o in load_manifest_file(path):
-                objs[obj_key(o)] = (o, path)
+            if isinstance(path, tuple):  # ("generate", spec)
+                origin = "generate %s" % json.dumps(path[1], sort_keys=True)
+                loaded = load_yaml_docs(json.dumps(
+                    {"kind": "List", "items": generated_objects(path[1])}), origin)
+            else:
+                origin, loaded = path, load_manifest_file(path)
+            for o in loaded:
+                objs[obj_key(o)] = (o, origin)
         for ref in self.cfg.get("remove") or []:
             if not isinstance(ref, dict):
                 raise KubesimError("config: remove entries are {kind, "
@@ -3072,8 +3076,6 @@ def main(argv=None):
     ap.add_argument("--state", action="append", default=[],
                     help="manifest file (repeatable; later files override)")
     ap.add_argument("--config", help="simulation config YAML")
-    ap.add_argument("--shared", help="shared dir for shared: paths "
-                    "(default $FLUXSTATE_SHARED or ../shared beside the repo)")
     ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT")
     ap.add_argument("--kubeconfig-out", help="write a ready kubeconfig here")
     ap.add_argument("--log", help="append JSON-lines request log here")
@@ -3084,14 +3086,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         cfg = load_config_file(args.config) if args.config else {}
-        sim = Simulator(args.state, cfg, args.scenario, args.shared,
+        sim = Simulator(args.state, cfg, args.scenario,
                         args.listen, args.plain_http, args.log, args.cert_dir)
         url = sim.start()
         if args.kubeconfig_out:
             sim.write_kubeconfig(args.kubeconfig_out)
-    except MissingShared as e:
-        print("kubesim: %s" % e, file=sys.stderr)
-        return EXIT_SKIP
     except KubesimError as e:
         print("kubesim: %s" % e, file=sys.stderr)
         return 2

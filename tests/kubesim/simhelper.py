@@ -16,8 +16,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KUBESIM = os.environ.get("FLUXSTATE_KUBESIM") or os.path.join(HERE, "kubesim.py")
 SCENARIOS = os.environ.get("FLUXSTATE_SCENARIOS") or os.path.join(
     HERE, "..", "scenarios")
-SHARED = os.environ.get("FLUXSTATE_SHARED") or os.path.join(
-    HERE, "..", "..", "..", "shared")
 PYTHON = "/usr/bin/python3"
 
 TABLE_ACCEPT = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
@@ -36,14 +34,6 @@ def kubesim_module():
     import sys
     sys.path.insert(0, os.path.dirname(KUBESIM))
     return importlib.import_module("kubesim")
-
-
-def shared_fixture(rel):
-    return os.path.join(SHARED, rel)
-
-
-def have_shared():
-    return os.path.exists(shared_fixture("fixtures/flux/gotk-components-v2.7.5.yaml"))
 
 
 class Response:

@@ -1025,13 +1025,23 @@ class TestCLI(unittest.TestCase):
             f.write(text)
         return p
 
-    def test_missing_shared_fixture_exits_77(self):
-        d = os.path.dirname(self.write("scenario.yaml",
-                                       "state: [shared:fixtures/none.yaml]\n"))
-        r = self.run_sim("--scenario", d, "--shared", "/nonexistent-shared")
-        self.assertEqual(r.returncode, 77)
-        self.assertEqual(r.stderr.strip(), "kubesim: missing shared fixture: "
-                         "/nonexistent-shared/fixtures/none.yaml")
+    def test_generate_entry(self):
+        d = os.path.dirname(self.write("scenario.yaml", "state:\n- generate: "
+                                       "{release: v2.2.2, installer: helm}\n"))
+        sim = kubesim.Simulator(scenario=d)
+        crd = sim.store.objects[("apiextensions.k8s.io", "CustomResourceDefinition", "",
+                                 "helmreleases.helm.toolkit.fluxcd.io")]
+        self.assertEqual(crd["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm")
+        self.assertEqual([v["name"] for v in crd["spec"]["versions"]], ["v2beta1", "v2beta2"])
+        self.assertIn(("apps", "Deployment", "flux-system", "image-reflector-controller"),
+                      sim.store.objects)
+
+    def test_bad_generate_entry_is_named(self):
+        d = os.path.dirname(self.write("scenario.yaml", "state:\n- generate: "
+                                       "{release: v2.99.0}\n"))
+        r = self.run_sim("--scenario", d)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("kubesim: state: unknown release v2.99.0", r.stderr)
         self.assertEqual(r.stdout, "")
 
     def test_bad_inputs_are_named(self):

@@ -1,9 +1,7 @@
 #!/usr/bin/python3
 """Every scenario in tests/scenarios loads in kubesim and has a well-formed
-`expect` block (the contract in tests/scenarios/README.md).
-
-Scenarios whose `shared:` fixtures are missing are reported and skipped; if
-every scenario needs ../shared and it is absent the program exits 77."""
+`expect` block (the contract in tests/scenarios/README.md). Flux installs
+come from tests/fluxgen, so nothing outside the repository is needed."""
 
 import os
 import sys
@@ -37,7 +35,6 @@ class Scenarios(unittest.TestCase):
             self.assertIn(n, names)
 
     def test_every_scenario_loads(self):
-        skipped = []
         for d in scenario_dirs():
             name = os.path.basename(d)
             with self.subTest(scenario=name):
@@ -49,10 +46,7 @@ class Scenarios(unittest.TestCase):
                 self.assertIsInstance(sc.get("description"), str,
                                       "description: one line")
                 try:
-                    sim = kubesim.Simulator(scenario=d, shared=simhelper.SHARED)
-                except kubesim.MissingShared as e:
-                    skipped.append("%s (%s)" % (name, e))
-                    continue
+                    sim = kubesim.Simulator(scenario=d)
                 except kubesim.KubesimError as e:
                     self.fail("%s: %s" % (name, e))
                 self.assertTrue(sim.store.objects)
@@ -67,9 +61,6 @@ class Scenarios(unittest.TestCase):
                     for item in v:
                         self.assertIsInstance(item, dict, k)
                         self.assertTrue(item, "%s: empty matcher" % k)
-        if skipped:
-            print("\nscenarios needing a missing ../shared fixture (not "
-                  "checked): %s" % ", ".join(skipped), file=sys.stderr)
 
     def test_seed_1292_state(self):
         sim = kubesim.Simulator(scenario=os.path.join(simhelper.SCENARIOS,
@@ -85,9 +76,4 @@ class Scenarios(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not simhelper.have_shared() and all(
-            "shared:" in open(os.path.join(d, "scenario.yaml")).read()
-            for d in scenario_dirs()):
-        print("SKIP: ../shared not found (%s)" % simhelper.SHARED, file=sys.stderr)
-        sys.exit(77)
     unittest.main(verbosity=2)

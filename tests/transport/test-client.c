@@ -93,8 +93,6 @@ group_setup(void **state)
 	args[3] = cfg;
 	args[5] = certs;
 	r = kubesim_start(&sim, args);
-	if (r == KUBESIM_SKIP)
-		exit(77);
 	if (r < 0)
 		return -1;
 	return 0;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """YAML chores for the Go tests (Go's standard library has no YAML).
 
-  scenario.py expect DIR            -> {"expect": ..., "shared": bool} as JSON
+  scenario.py expect DIR            -> {"expect": ...} as JSON
   scenario.py tojson FILE           -> the YAML file as JSON
   scenario.py with-config SRC DEST JSON
                                     -> copy scenario SRC to DEST, merging JSON
@@ -24,8 +24,7 @@ def main(argv):
     cmd = argv[1]
     if cmd == "expect":
         doc = load(os.path.join(argv[2], "scenario.yaml")) or {}
-        shared = any(isinstance(s, str) and s.startswith("shared:") for s in doc.get("state") or [])
-        json.dump({"expect": doc.get("expect"), "shared": shared}, sys.stdout)
+        json.dump({"expect": doc.get("expect")}, sys.stdout)
     elif cmd == "tojson":
         json.dump(load(argv[2]), sys.stdout)
     elif cmd == "with-config":

@@ -3,7 +3,7 @@
 read the scenario's `expect:` block.  Test helper, not part of the package.
 
 Environment (set by meson's test_env): FLUXSTATE_KUBESIM (kubesim.py),
-FLUXSTATE_SCENARIOS (tests/scenarios), FLUXSTATE_SHARED (../shared).
+FLUXSTATE_SCENARIOS (tests/scenarios).
 """
 
 from __future__ import annotations
@@ -56,10 +56,6 @@ def load_scenario(path: str) -> Dict[str, Any]:
     return doc
 
 
-def uses_shared(doc: Dict[str, Any]) -> bool:
-    return any(isinstance(s, str) and s.startswith("shared:") for s in doc.get("state") or [])
-
-
 def list_scenarios() -> List[str]:
     d = os.environ.get("FLUXSTATE_SCENARIOS")
     if not d or not os.path.isdir(d):
@@ -88,10 +84,7 @@ def free_port() -> int:
 
 
 class Simulator:
-    """One kubesim process serving one scenario.  Use as a context manager.
-
-    Exit status 77 from the simulator (a missing shared fixture) becomes
-    unittest.SkipTest, never a pass."""
+    """One kubesim process serving one scenario.  Use as a context manager."""
 
     def __init__(self, scenario: str) -> None:
         self.scenario = scenario
@@ -105,9 +98,6 @@ class Simulator:
         cmd = [sys.executable, kubesim_path(), "--scenario", self.scenario,
                "--listen", "127.0.0.1:0", "--kubeconfig-out", self.kubeconfig,
                "--log", self.log]
-        shared = os.environ.get("FLUXSTATE_SHARED")
-        if shared and os.path.isdir(shared):
-            cmd += ["--shared", shared]
         # The simulator is pure Python: keep the sanitizer runtime out of it.
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
         self.stderr = open(os.path.join(self.tmp, "kubesim.stderr"), "w+")
@@ -137,8 +127,6 @@ class Simulator:
             line = self.proc.stdout.readline()
             if not line:  # exited
                 rc = self.proc.wait()
-                if rc == 77:
-                    raise unittest.SkipTest(f"simulator skipped {self.scenario}: {self._stderr()}")
                 raise AssertionError(f"simulator exited with {rc} for {self.scenario}: {self._stderr()}")
             if line.startswith("listening on "):
                 self.url = line.split()[-1]

@@ -8,7 +8,7 @@ import unittest
 
 import fluxstate
 from simulator import (Simulator, finding_matches, list_scenarios, load_scenario,
-                       scenarios_dir, uses_shared)
+                       scenarios_dir)
 
 # Named by the detection contract; the rest are picked per state below.
 NAMED = ["seed-1292", "namespace-terminating-finalizers", "healthy-v2.7.5-bootstrap"]
@@ -19,23 +19,22 @@ def _expect_state(name):
     try:
         doc = load_scenario(os.path.join(os.environ["FLUXSTATE_SCENARIOS"], name))
     except (OSError, KeyError, unittest.SkipTest, AssertionError):
-        return None, False
-    return ((doc.get("expect") or {}).get("state")), uses_shared(doc)
+        return None
+    return (doc.get("expect") or {}).get("state")
 
 
 def _pick():
-    """NAMED plus, for each state, the first self-contained scenario (else
-    the first one) that expects it."""
+    """NAMED plus, for each state, the first scenario that expects it."""
     names = list(NAMED)
     by_state = {}
     for n in list_scenarios():
-        st, shared = _expect_state(n)
+        st = _expect_state(n)
         if st in STATES:
-            by_state.setdefault(st, []).append((shared, n))
+            by_state.setdefault(st, []).append(n)
     for st in STATES:
-        cands = sorted(by_state.get(st, []))
-        if cands and not any(n in names for _, n in cands):
-            names.append(cands[0][1])
+        cands = by_state.get(st, [])
+        if cands and not any(n in names for n in cands):
+            names.append(cands[0])
     return names, by_state
 
 
