@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Write a large cluster for the benchmarks: a kubesim state file (JSON, which
 loads much faster than YAML) with N Flux Kustomizations spread over ten
-namespaces, and a scenario directory that adds it to the self-contained
-`flux install` objects of tests/scenarios/_objects.
+namespaces, and a scenario directory that adds it to a `flux install` v2.7.5
+written by tests/fluxgen.
 
   gen-scale.py --objects 100000 --out DIR [--must-read-all]
 
@@ -16,9 +16,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OBJECTS = os.path.join(HERE, "..", "scenarios", "_objects")
-BASE = ["cli-flux-system-namespace.yaml", "cli-flux-system-crds.yaml",
-        "cli-flux-system-controllers.yaml", "cli-flux-system-rbac.yaml"]
+BASE = [{"generate": {"release": "v2.7.5", "installer": "cli"}}]
 NAMESPACES = 10
 
 
@@ -49,7 +47,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "objects.json"), "w") as f:
         json.dump(objects(a.objects), f, separators=(",", ":"))
-    state = [os.path.abspath(os.path.join(OBJECTS, b)) for b in BASE] + ["objects.json"]
+    state = BASE + ["objects.json"]
     cfg = {"serverVersion": "v1.33.1"}
     if a.must_read_all:
         cfg["remove"] = [{"kind": "Deployment", "namespace": "flux-system",

@@ -31,12 +31,6 @@ def find_kubectl():
                        % ", ".join([env] if env else KUBECTL_CANDIDATES))
 
 
-# When tests/fluxgen is not there yet: the project's own generated objects
-# (tests/detect/gen-flux-objects.py, `flux install` v2.7.5), never ../shared.
-FALLBACK = ("v2.7.5", ["cli-flux-system-namespace.yaml", "cli-flux-system-crds.yaml",
-                       "cli-flux-system-rbac.yaml", "cli-flux-system-controllers.yaml"])
-
-
 def flux_install(release="v2.9.4"):
     """→ (manifest documents, Flux version, where they came from): the
     project's generator tests/fluxgen; $REALCLUSTER_MANIFESTS=FILE:VERSION
@@ -46,17 +40,10 @@ def flux_install(release="v2.9.4"):
         path, version = override.rsplit(":", 1)
         with open(path) as f:
             text, source = f.read(), path
-    elif os.path.exists(FLUXGEN):
+    else:
         text = subprocess.run([sys.executable, FLUXGEN, "--release", release], check=True,
                               stdout=subprocess.PIPE, text=True).stdout
         version, source = release, "tests/fluxgen/fluxgen.py --release " + release
-    else:
-        version, names = FALLBACK
-        text = ""
-        for n in names:
-            with open(os.path.join(SOURCE_ROOT, "tests", "scenarios", "_objects", n)) as f:
-                text += "\n---\n" + f.read()
-        source = "tests/scenarios/_objects/cli-flux-system-*.yaml"
     import yaml
     return [d for d in yaml.safe_load_all(text) if d], version, source
 
