@@ -18,7 +18,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 START = os.path.join(HERE, "start")
 FLUXGEN = os.path.join(SOURCE_ROOT, "tests", "fluxgen", "fluxgen.py")
-SHARED = os.environ.get("FLUXSTATE_SHARED") or os.path.join(SOURCE_ROOT, "..", "shared")
 KUBECTL_CANDIDATES = ["/usr/lib/google-cloud-sdk/bin/kubectl.1.33", "/usr/bin/kubectl"]
 
 
