@@ -1082,12 +1082,10 @@ class TestCLI(unittest.TestCase):
         b = self.write("b.yaml", "apiVersion: v1\nkind: List\nitems:\n"
                        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n"
                        "    name: c\n    namespace: default\n  data: {v: two}\n")
-        t0 = time.time()
+        # start-up time is the kubesim-startup benchmark's job, not a test's
         sim = Sim(states=[a, b], plain=True)
-        started = time.time() - t0
         try:
             self.assertTrue(sim.url.startswith("http://127.0.0.1:"))
-            self.assertLess(started, 1.0)
             o = sim.get("/api/v1/namespaces/default/configmaps/c").json()
             self.assertEqual(o["data"], {"v": "two"})
             self.assertNotIn("certificate-authority-data",
