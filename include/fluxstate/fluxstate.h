@@ -387,14 +387,17 @@ int fluxstate_ctx_describe_connection(fluxstate_ctx *ctx, char **ret_json);
  * @retval FLUXSTATE_EINVAL No kubeconfig loaded, or NULL arguments.
  * @retval FLUXSTATE_ECONFIG The connection cannot be used as configured
  *         (e.g. insecure-skip-tls-verify together with a CA).
- * @retval FLUXSTATE_ENETWORK The API server could not be reached (also a
- *         connect timeout, a TLS or proxy failure).
+ * @retval FLUXSTATE_ENETWORK The API server could not be reached, or no
+ *         request got an answer (also a connect timeout, a TLS or proxy
+ *         failure, every connection reset).
  * @retval FLUXSTATE_EAUTH The API server rejected the credentials (401), or
  *         they could not be obtained (exec plugin failed).
  * @retval FLUXSTATE_EPROTOCOL Every read got a malformed answer, a 404 or
  *         something that is not a list (the address does not serve the
  *         Kubernetes API).
- * @retval FLUXSTATE_ETIMEDOUT The deadline passed.
+ * @retval FLUXSTATE_ETIMEDOUT The deadline passed before every read
+ *         finished (even when the others were answered: a view cut short by
+ *         time is not reported as a blind spot), or before any answer.
  * @retval FLUXSTATE_ENOMEM Out of memory.
  * @since 0.1
  */
