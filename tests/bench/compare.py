@@ -193,11 +193,11 @@ def main():
             benchsrv = os.path.join(tmp, "benchsrv")
             subprocess.run(["go", "build", "-o", benchsrv, os.path.join(HERE, "benchsrv.go")], check=True,
                            cwd=tmp)
-        for size in [int(s) for s in a.sizes.split(",")]:
+        for size in [int(s) for s in a.sizes.split(",") if s]:
             for scen in a.scenarios.split(","):
                 rows += bench_sim(a, tools, benchsrv, tmp, size, scen, procs)
         if a.real_kubeconfig:
-            rows += bench_real(a, tools)
+            rows += bench_real(a, tools, benchsrv, tmp, procs)
     finally:
         for p in procs:
             stop(p)
@@ -286,10 +286,26 @@ def bench_sim(a, tools, benchsrv, tmp, size, scen, procs):
     return rows
 
 
-def bench_real(a, tools):
-    cmds = commands(tools, a.real_kubeconfig, False, [])
-    cmds.pop("curl-floor")  # it replays fluxstate's requests recorded by the simulator
-    return interleave(a, cmds, "kube-apiserver (real)", {"delay": 0, "requests": 0})
+def bench_real(a, tools, benchsrv, tmp, procs):
+    """The real kube-apiserver as it is, through the delay proxy."""
+    cfg = yaml.safe_load(open(a.real_kubeconfig))
+    ctx = next(c for c in cfg["contexts"] if c["name"] == cfg["current-context"])["context"]
+    cluster = next(c for c in cfg["clusters"] if c["name"] == ctx["cluster"])["cluster"]
+    target = urllib.parse.urlparse(cluster["server"]).netloc
+    rows = []
+    for delay in [int(x) for x in a.delays.split(",")]:
+        proxy, addr = start([benchsrv, "delay", "-target", target, "-delay", "%dms" % delay], "delay proxy")
+        procs.append(proxy)
+        cluster["server"] = "https://" + addr
+        kc = os.path.join(tmp, "real-%d.kubeconfig" % delay)
+        with open(kc, "w") as f:
+            yaml.safe_dump(cfg, f)
+        os.chmod(kc, 0o600)
+        cmds = commands(tools, kc, False, [])
+        cmds.pop("curl-floor")  # it replays fluxstate's requests recorded by the simulator
+        rows += interleave(a, cmds, "kube-apiserver (real)", {"delay": delay, "requests": 0})
+        stop(proxy)
+    return rows
 
 
 def report(a, rows, load_start, load_end):
