@@ -2,7 +2,7 @@
  * The cleanup plan: a pure function of one detection's observations and its
  * report (no I/O), plus the plan object's accessors and JSON form.
  *
- * The order is `flux uninstall`'s (flux-inventory §5.1), made explicit per
+ * The order is `flux uninstall`'s (docs/states.md), made explicit per
  * object: controllers (partial with force only), finalizers of Flux custom
  * resources, the custom resources, the CRDs, cluster RBAC, namespaced
  * leftovers, the namespace. Only Flux v2 evidence becomes a step, judged

@@ -13,7 +13,7 @@
 #include "fluxstate-private.h"
 
 /* ------------------------------------------------------------------------
- * fluxdata.c: what Flux installs (docs: ../shared/reference/flux-inventory.md)
+ * fluxdata.c: what Flux installs (docs/states.md, "What a Flux install creates")
  * ------------------------------------------------------------------------ */
 
 #define FLUXSTATE__LABEL_PART_OF "app.kubernetes.io/part-of"

@@ -2,7 +2,8 @@
  * Static knowledge about Flux v2 and the flux-operator: CRDs, controllers,
  * cluster RBAC names, and lookups in the release table (image tags and
  * Kubernetes minimum per release), which is generated at build time from
- * flux-releases.tsv by gen-fluxdata.py. Sources: flux-inventory.md §2.3–§3, §6.
+ * flux-releases.tsv by gen-fluxdata.py. What these are: docs/states.md,
+ * "What a Flux install creates".
  *
  * SPDX-License-Identifier: MIT
  */
@@ -125,7 +126,7 @@ fluxstate__is_flux_v1_deployment(const char *name, const char *image)
 	return 0;
 }
 
-/* Base names of the cluster RBAC a Flux install creates (flux-inventory §2.5, §2.8). */
+/* Base names of the cluster RBAC a Flux install creates (docs/states.md, "What a Flux install creates"). */
 static const char *const rbac_bases[] = {
 	"crd-controller", "flux-edit", "flux-view", "cluster-reconciler",
 };

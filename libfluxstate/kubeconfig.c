@@ -3,7 +3,7 @@
  * how they decode (YAML 1.1 -> JSON -> typed v1.Config), how they merge,
  * relative paths, context/cluster/user selection, overrides, validation
  * with client-go's messages, and the in-cluster fallback. The reference is
- * ../shared/reference/kube-client-spec.md §1 and its §6 corpus.
+ * docs/kubeconfig-parity.md (rules, sources) and its tests/kubeconfig corpus.
  *
  * Messages never contain token, password or key material.
  *

@@ -666,7 +666,7 @@ choose_namespace(struct observe *o)
 			best = obs->namespaces[i].meta.name;
 	/*
 	 * No labelled controller anywhere: Flux's CRDs name their install's
-	 * namespace (app.kubernetes.io/instance, flux-inventory §2.6). Reading
+	 * namespace (app.kubernetes.io/instance, docs/states.md). Reading
 	 * that namespace finds controllers that lost their part-of label
 	 * there, which a residual answer would otherwise miss.
 	 */

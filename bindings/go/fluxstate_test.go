@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Self-contained scenario (nothing from ../shared) used for error kinds.
+// A scenario written here, used for error kinds.
 const baseScenario = "seed-1292"
 
 func TestVersion(t *testing.T) {

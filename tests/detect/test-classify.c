@@ -32,7 +32,7 @@ label(struct fluxstate__meta *m, const char *k, const char *v)
 	assert_int_equal(fluxstate__meta_set_label(m, k, v), 0);
 }
 
-/* Labels `flux install` puts on everything (flux-inventory §2.6). */
+/* Labels `flux install` puts on everything (docs/states.md). */
 static void
 flux_labels(struct fluxstate__meta *m, const char *ns, const char *version, const char *component)
 {

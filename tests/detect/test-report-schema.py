@@ -3,7 +3,7 @@
 (draft 2020-12), and the report's fields beyond the state (installer,
 managed-by, bootstrapped, versions overall and per component, the namespace
 and where it came from, the Kubernetes server version and whether it meets the
-Flux minimum) say what flux-inventory.md says for those installs.
+Flux minimum) say what docs/states.md says for those installs.
 
 Skips (77) without python3-jsonschema."""
 import json
@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA = os.path.join(HERE, "..", "..", "docs", "report.schema.json")
 SCENARIOS = os.path.join(HERE, "..", "scenarios")
 
-# Report fields per scenario (flux-inventory.md §2, §3, §4, §6). Dotted keys
+# Report fields per scenario (docs/states.md, tests/fluxgen/README.md). Dotted keys
 # go into objects; "components" maps a controller name to its version.
 FIELDS = {
     "seed-1292": {

@@ -1,5 +1,6 @@
 /*
- * The parity corpus of kube-client-spec.md §6, one test per row (or group
+ * The kubeconfig parity corpus (tests/kubeconfig/cases, rules in
+ * docs/kubeconfig-parity.md), one test per row (or group
  * of rows) that concerns loading and resolution. Rows about what goes on
  * the wire are checked on the resolved connection the transport uses; rows
  * about exec plugins at run time (37-40) belong to the transport tests.

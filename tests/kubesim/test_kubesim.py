@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The simulator's own tests: HTTPS to a real kubesim process.
 
-Self-contained (no ../shared needed): the state is built here."""
+The state is built here, in the tests."""
 
 import json
 import os

@@ -11,7 +11,7 @@ import fluxstate
 from fluxstate import _lib
 from simulator import Simulator, copy_scenario, free_port, scenarios_dir, secrets_of
 
-# Self-contained: needs nothing from ../shared.
+# The states are written here.
 BASE = "seed-1292"
 
 
