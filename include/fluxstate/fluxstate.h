@@ -674,7 +674,7 @@ const char *fluxstate_report_get_managed_by(const fluxstate_report *report);
  * Whether Flux was installed by `flux bootstrap`: the gitrepositories CRD
  * carries the kustomize.toolkit.fluxcd.io/namespace label (`flux check`'s
  * rule), or the installer is "flux-bootstrap" (the sync Kustomization
- * <ns>/<ns>, kustomize-controller's labels). Always 1 when
+ * `<ns>/<ns>`, kustomize-controller's labels). Always 1 when
  * fluxstate_report_get_installer() says "flux-bootstrap", so the two never
  * contradict each other (before 0.2 only `flux check`'s rule counted).
  * @return 1 or 0; FLUXSTATE_EINVAL for a NULL report.
