@@ -214,9 +214,8 @@ is_controller(const struct planner *p, const struct fluxstate__obs_deployment *d
 static int
 is_legacy_finding(const fluxstate_finding *f)
 {
-	const char *c = fluxstate_finding_get_category(f), *pr = fluxstate_finding_get_problem(f);
-
-	return strstr(c, "legacy") || strstr(pr, "legacy") || strstr(c, "flux-v1") || strstr(pr, "flux-v1");
+	return (fluxstate_finding_get_flags(f) & FLUXSTATE_FLAG_NOT_FLUX_V2) ||
+	       strcmp(fluxstate_finding_get_category(f), "flux-v1") == 0;
 }
 
 static const fluxstate_finding *

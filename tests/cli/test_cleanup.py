@@ -300,5 +300,4 @@ class Terminal(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()

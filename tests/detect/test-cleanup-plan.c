@@ -222,6 +222,28 @@ test_keep_namespace(void **state)
 }
 
 static void
+test_flux_v1_keeps_its_namespace(void **state)
+{
+	struct planned p = { 0 };
+	struct fluxstate__obs_object *v1;
+
+	(void)state;
+	residual(&p.obs, 1);
+	/* fluxd of Flux v1 in the same namespace: never Flux v2 evidence, and the namespace holds it */
+	v1 = fluxstate__obs_add_flux_v1(&p.obs);
+	v1->kind = strdup("Deployment");
+	v1->api_version = strdup("apps/v1");
+	meta(&v1->meta, "flux-system", "flux", 0);
+	plan(&p, 0);
+	assert_int_equal(p.rc, 0);
+	assert_null(step(p.plan, "Namespace", "flux-system", "delete"));
+	assert_non_null(kept(p.plan, "Namespace", "flux-system"));
+	assert_null(step(p.plan, "Deployment", "flux", "delete"));
+	assert_non_null(step(p.plan, "Kustomization", "flux-system", "remove-finalizers"));
+	done(&p);
+}
+
+static void
 test_blind_spot_refused(void **state)
 {
 	struct planned p = { 0 };
@@ -328,6 +350,7 @@ main(void)
 		cmocka_unit_test(test_residual_in_flux_uninstall_order),
 		cmocka_unit_test(test_never_user_objects),
 		cmocka_unit_test(test_keep_namespace),
+		cmocka_unit_test(test_flux_v1_keeps_its_namespace),
 		cmocka_unit_test(test_blind_spot_refused),
 		cmocka_unit_test(test_states_refused),
 		cmocka_unit_test(test_other_install_refused),
