@@ -25,6 +25,7 @@ def check(ok, what, detail=""):
     global n, failed
     n += 1
     failed += not ok
+    detail = " ".join(detail.split())  # one TAP line
     print("%s %d - %s%s" % ("ok" if ok else "not ok", n, what, (": " + detail) if detail else ""))
 
 
