@@ -387,5 +387,4 @@ class AllContextsTerminal(Base):
 
 
 if __name__ == "__main__":
-    clitest.require_shared()
     clitest.main()
