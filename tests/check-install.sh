@@ -106,7 +106,10 @@ cli_runs_alone() {
 	local out
 	out=$(env -u LD_LIBRARY_PATH -u LD_PRELOAD "$destdir$bindir/fluxstate" --version) || return 1
 	echo "$out"
-	env -u LD_LIBRARY_PATH ldd "$destdir$bindir/fluxstate" | grep -q "libfluxstate.so.0 => $lib/libfluxstate.so.0"
+	# ldd prints the $ORIGIN path unnormalised (bin/../lib/...): compare real paths
+	out=$(env -u LD_LIBRARY_PATH ldd "$destdir$bindir/fluxstate" | awk '$1 == "libfluxstate.so.0" { print $3 }')
+	echo "libfluxstate.so.0 => $out"
+	[ -n "$out" ] && [ "$(readlink -f "$out")" = "$(readlink -f "$lib/libfluxstate.so.0")" ]
 }
 if [ "$prefix" = /usr ]; then
 	check "installed fluxstate has no rpath under /usr" \
