@@ -51,15 +51,18 @@ class Scenarios(unittest.TestCase):
         r = run(*kc, "--expect", want, "-q")
         self.assertEqual((r.rc, r.out, r.err), (0, "", ""), r)
 
+        # A read that failed could hide what a plan would destroy: the
+        # planner refuses then, even on a residual cluster.
+        blind = any("not-visible" in f["flags"] for f in report["findings"])
         r = run(*kc, "cleanup-plan")
-        self.assertEqual(r.rc, PLAN_RC[want], r)
+        self.assertEqual(r.rc, 1 if blind and want != "unknown" else PLAN_RC[want], r)
         if r.rc == 0:
             p = subprocess.run(["sh", "-n"], input=r.out.encode(), stderr=subprocess.PIPE)
             self.assertEqual(p.returncode, 0, p.stderr)
         else:
             self.assertEqual(r.out, "")
             self.assertTrue(r.err.startswith("fluxstate: "), r)
-        if want == "partial":
+        if want == "partial" and not blind:
             r = run(*kc, "cleanup-plan", "--force")
             self.assertEqual(r.rc, 0, r)
             p = subprocess.run(["sh", "-n"], input=r.out.encode(), stderr=subprocess.PIPE)
