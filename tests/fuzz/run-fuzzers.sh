@@ -4,6 +4,8 @@
 # sanitizer report fails the run.  Usage: tests/fuzz/run-fuzzers.sh BUILD_DIR
 # The long run (tests/fuzz/README.md): FUZZ_RUNS=5000000 FUZZ_NICE=15 runs each
 # harness, one at a time, for that many executions instead of a time.
+# FUZZ_HARNESSES="json-stream client" runs only those (two runs can then share
+# a machine, each with its own BUILD_DIR).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/_ci/fuzz}
@@ -13,7 +15,7 @@ CC=clang meson setup --wipe "$build" "$top" -Dfuzz=true -Dwerror=true \
 	CC=clang meson setup "$build" "$top" -Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 status=0
 ran=0
-for name in kubeconfig json-stream exec-output client; do
+for name in ${FUZZ_HARNESSES:-kubeconfig json-stream exec-output client}; do
 	exe=$build/tests/fuzz/fuzz-$name
 	seeds=$top/tests/fuzz/corpus/${name%-stream}
 	[ -d "$seeds" ] || seeds=$top/tests/fuzz/corpus/$name
