@@ -92,6 +92,11 @@ int cli_exit_for_state(const struct cli_options *opts, int state, unsigned int m
 const char *cli_mask_to_string(unsigned int mask, char *buf, size_t size);
 /* Call first in main(): SIGINT/SIGTERM then cancel every open context. */
 void cli_signals_init(void);
+/* CLOCK_MONOTONIC in ms; when the process started (exec), on the same clock */
+unsigned long long cli_now_ms(void);
+unsigned long long cli_started_ms(void);
+/* What is left of a --timeout that counts from the process's start (at least 1 ms). */
+unsigned int cli_time_left_ms(unsigned int timeout_ms);
 int cli_interrupted(void);     /* the signal that interrupted us, or 0 */
 void cli_check_environment(void);
 void cli_put_json_string(FILE *out, const char *s);

@@ -659,6 +659,7 @@ main(int argc, char **argv)
 	struct cli_options opts;
 	int r;
 
+	cli_started_ms(); /* --timeout counts from here at the latest */
 	cli_signals_init();
 	r = parse_args(argc, argv, &opts);
 	if (r >= 0) {

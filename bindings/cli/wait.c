@@ -19,15 +19,6 @@
  */
 #define UNWATCHABLE_REPROBE_MS 2000u
 
-static unsigned long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
-}
-
 static void
 print_transition(const struct cli_options *opts, const struct cli_style *style,
 		 const fluxstate_report *report, int previous)
@@ -100,7 +91,7 @@ wait_for_change(const struct cli_options *opts, fluxstate_ctx *ctx, const fluxst
 int
 cli_wait_for(const struct cli_options *opts)
 {
-	unsigned long long start = now_ms(), deadline = start + opts->timeout_ms, t;
+	unsigned long long start = cli_started_ms(), deadline = start + opts->timeout_ms, t;
 	struct cli_style style;
 	fluxstate_ctx *ctx;
 	fluxstate_report *report = NULL, *next;
@@ -122,12 +113,12 @@ cli_wait_for(const struct cli_options *opts)
 	print_transition(opts, &style, report, -1);
 
 	while (!(opts->wait_mask & CLI_STATE_BIT(state))) {
-		t = now_ms();
+		t = cli_now_ms();
 		if (t >= deadline) {
 			r = FLUXSTATE_ETIMEDOUT;
 		} else {
 			r = wait_for_change(opts, ctx, report, (unsigned int)(deadline - t));
-			t = now_ms();
+			t = cli_now_ms();
 		}
 		if (r == 0 && t < deadline) {
 			/* The probe gets what is left of --timeout. */
@@ -157,7 +148,7 @@ cli_wait_for(const struct cli_options *opts)
 		report = next;
 	}
 
-	cli_format_duration((unsigned int)(now_ms() - start), took, sizeof(took));
+	cli_format_duration((unsigned int)(cli_now_ms() - start), took, sizeof(took));
 	if (!opts->quiet && opts->output == CLI_OUTPUT_TEXT)
 		printf("%s state %s reached after %s\n", style.ok, fluxstate_state_to_string(state), took);
 	fluxstate_report_free(report);

@@ -2,6 +2,8 @@
 """fluxstate without a cluster: help, version, usage errors (exit 2),
 kubeconfig errors (exit 2), unreachable servers and timeouts (exit 4)."""
 import os
+import signal
+import subprocess
 import tempfile
 import time
 import unittest
@@ -147,6 +149,28 @@ class Unreachable(unittest.TestCase):
                 self.assertEqual(r.rc, 4, r)
                 self.assertLess(elapsed, limit, r)
                 self.assertTrue(r.err.startswith("fluxstate: "), r)
+        finally:
+            sock.close()
+
+    def test_timeout_counts_from_the_start_of_the_process(self):
+        # --timeout is the whole command's (issue 11 item 6): time spent
+        # before the probe starts (loading libraries, a busy machine) comes
+        # out of it. The process is stopped right after exec for 1.5 s, so
+        # a deadline counted from the probe's start ends at >= 3.5 s.
+        sock, port = clitest.black_hole()
+        try:
+            path = clitest.kubeconfig_for_server(os.path.join(self.tmp, "kc"), "https://127.0.0.1:%d" % port)
+            t0 = time.monotonic()
+            p = subprocess.Popen([clitest.CLI, "--kubeconfig", path, "--timeout", "2s"], env=clitest.cli_env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            os.kill(p.pid, signal.SIGSTOP)
+            time.sleep(1.5)
+            os.kill(p.pid, signal.SIGCONT)
+            out, err = p.communicate(timeout=60)
+            elapsed = time.monotonic() - t0
+            self.assertEqual(p.returncode, 4, err)
+            self.assertIn(b"deadline", err)
+            self.assertLess(elapsed, 3.0, err)
         finally:
             sock.close()
 
