@@ -100,6 +100,7 @@ struct op {
 	char *location;
 	char *content_type;           /* named when a 2xx body is not JSON */
 	size_t page_items;
+	long long promised_more;      /* remainingItemCount of the page before: items still to come */
 };
 
 struct fluxstate__client {
@@ -1233,10 +1234,25 @@ finish_ok(struct op *op, struct fluxstate__json *top)
 			strcmp(why, "another kind") == 0 ? ": " : "", strcmp(why, "another kind") == 0 ? kind : "");
 		return;
 	}
+	cont = fluxstate__json_str(fluxstate__json_path(top, "metadata", "continue", NULL));
+	/*
+	 * A continuation page that ends the list with nothing, after the page
+	 * before said more items would follow: kube-apiserver v1.34 was seen to
+	 * answer a continue token it no longer holds a snapshot for this way.
+	 * (remainingItemCount is an estimate, but "N more" then "none at all"
+	 * is not a list that can be trusted.)
+	 */
+	if (op->cont && op->page_items == 0 && !(cont && *cont) && op->promised_more > 0) {
+		op_fail(op, FLUXSTATE_EPROTOCOL, "a continuation page (continue=) ended the list with no items, "
+			"though the page before said %lld more would follow", op->promised_more);
+		return;
+	}
+	if (fluxstate__json_int(fluxstate__json_path(top, "metadata", "remainingItemCount", NULL),
+				&op->promised_more) < 0)
+		op->promised_more = 0;
 	rv = fluxstate__json_str(fluxstate__json_path(top, "metadata", "resourceVersion", NULL));
 	if (rv && !op->res->resource_version)
 		op->res->resource_version = fluxstate__strdup(rv);
-	cont = fluxstate__json_str(fluxstate__json_path(top, "metadata", "continue", NULL));
 	if (cont && *cont && fluxstate__streq(cont, op->cont)) {
 		/* the same page again and again until the deadline: say what is wrong instead */
 		op_fail(op, FLUXSTATE_EPROTOCOL, "the server answered continue=%.64s with the same continue token",
@@ -1481,6 +1497,7 @@ op_done(struct op *op, CURLcode cc, uint64_t deadline)
 			free(op->cont);
 			op->cont = NULL;
 			op->res->restarted = 1;
+			op->promised_more = 0;
 			free(op->res->resource_version);
 			op->res->resource_version = NULL;
 			op->res->n_items = 0;

@@ -1393,7 +1393,8 @@ def load_scenario(dirpath):
 
 FAULT_KEYS = {"method", "path", "query", "nth", "times", "status", "body",
               "contentType", "message", "retryAfter", "delayMs", "reset",
-              "truncate", "malformed", "oversized", "redirect", "expired"}
+              "truncate", "malformed", "oversized", "redirect", "expired",
+              "endsList"}
 DENY_KEYS = {"user", "userGroup", "verbs", "group", "resource", "namespace",
              "name", "path"}
 USER_KEYS = {"name", "token", "password", "username", "groups", "clientCert"}
@@ -1971,7 +1972,7 @@ class Simulator:
                     continue
                 if "query" in f and not re.search(f["query"], query):
                     continue
-                if f.get("expired") and "continue=" not in query:
+                if (f.get("expired") or f.get("endsList")) and "continue=" not in query:
                     continue
                 f["_count"] += 1
                 nth = f.get("nth")
@@ -2844,6 +2845,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if more and fresh:
                 st.snapshot(rv, gk)
         md = {"resourceVersion": str(rv)}
+        if self.active_fault is not None and self.active_fault.get("endsList"):
+            items, more = [], False  # a well-formed page that ends the list early
         if more:
             items = items[:limit]
             md["continue"] = encode_continue(rv, _seek_key(items[-1][0]) + "\x00")
