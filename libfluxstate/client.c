@@ -29,6 +29,7 @@
 
 #include "exec-credential.h"
 #include "fluxstate-private.h"
+#include "tls.h"
 
 #define MAX_RETRIES 10
 #define MAX_ERROR_BODY (64 * 1024)
@@ -108,6 +109,7 @@ struct fluxstate__client {
 	const struct fluxstate__conn *conn;
 	CURLM *multi;
 	CURLSH *share;                /* TLS sessions resumed across this client's connections */
+	struct fluxstate__tls *tls;   /* CA store + client certificate parsed once (NULL: PEM blobs) */
 	struct op *ops;               /* queued by _add, run by _run */
 	unsigned int n_requests;
 	int send_credentials;         /* https only (client-go IsConfigTransportTLS) */
@@ -217,6 +219,65 @@ no_proxy_names(const char *host)
 			p++;
 	}
 	return 0;
+}
+
+static int tls_blobs_forced; /* tests: the PEM blobs even where tls.c could serve */
+
+void
+fluxstate__client_force_tls_blobs(int on)
+{
+	tls_blobs_forced = on;
+}
+
+/* libcurl may dial an https proxy: it calls the SSL_CTX callback for that handshake too. */
+static int
+may_use_https_proxy(const struct fluxstate__client *c)
+{
+	static const char *const vars[] = { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+	size_t i;
+
+	if (c->proxy)
+		return strncasecmp(c->proxy, "https://", 8) == 0;
+	for (i = 0; !c->no_env_proxy && i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (getenv(vars[i]) && strncasecmp(getenv(vars[i]), "https://", 8) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Parse the CA and client certificate once for all connections (tls.c),
+ * where libcurl's OpenSSL is ours and no https proxy could receive the
+ * server's client certificate or trust; otherwise the blobs, per connection.
+ */
+static int
+client_tls_new(struct fluxstate__client *c)
+{
+	CURL *probe;
+	char *cainfo = NULL, *capath = NULL;
+	int r = 0;
+
+	if (tls_blobs_forced || !c->send_credentials || may_use_https_proxy(c) || !fluxstate__tls_backend_shared())
+		return 0;
+	probe = curl_easy_init();
+	if (!probe)
+		return FLUXSTATE_ENOMEM;
+	if (curl_easy_setopt(probe, CURLOPT_SSL_CTX_FUNCTION, NULL) == CURLE_OK) {
+#if LIBCURL_VERSION_NUM >= 0x075400
+		/* the system roots libcurl loads when the kubeconfig names no CA (7.84+) */
+		curl_easy_getinfo(probe, CURLINFO_CAINFO, &cainfo);
+		curl_easy_getinfo(probe, CURLINFO_CAPATH, &capath);
+#endif
+		r = fluxstate__tls_new(c->conn, cainfo, capath, &c->tls);
+	}
+	curl_easy_cleanup(probe);
+	return r;
+}
+
+static CURLcode
+ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *userdata)
+{
+	(void)easy;
+	return fluxstate__tls_install(userdata, ssl_ctx) < 0 ? CURLE_OUT_OF_MEMORY : CURLE_OK;
 }
 
 /* Split scheme://host[:port] into host (with IPv6 brackets) and port. */
@@ -334,6 +395,8 @@ fluxstate__client_new(fluxstate_ctx *ctx, const struct fluxstate__conn *conn, st
 		curl_share_cleanup(c->share);
 		c->share = NULL;
 	}
+	if (r == 0)
+		r = client_tls_new(c);
 	if (r < 0 || !c->base_url || !c->user_agent || !c->multi || !c->share) {
 		fluxstate__client_free(c);
 		return FLUXSTATE_ENOMEM;
@@ -407,6 +470,7 @@ fluxstate__client_free(struct fluxstate__client *client)
 		curl_multi_cleanup(client->multi);
 	if (client->share)
 		curl_share_cleanup(client->share); /* after every easy handle that used it */
+	fluxstate__tls_free(client->tls);
 	curl_slist_free_all(client->connect_to);
 	free(client->base_url);
 	free(client->host_header);
@@ -919,6 +983,8 @@ op_start(struct op *op, uint64_t deadline)
 		op->res->n_requests++;
 		return 0;
 	}
+	if (fluxstate__tls_error(c->tls))
+		return op_fail(op, FLUXSTATE_ENETWORK, "%s", fluxstate__tls_error(c->tls));
 	op->easy = curl_easy_init();
 	if (!op->easy)
 		return FLUXSTATE_ENOMEM;
@@ -966,9 +1032,16 @@ op_start(struct op *op, uint64_t deadline)
 		/* proxy-url wins over $NO_PROXY, as Go's http.ProxyURL (libcurl would still read it) */
 		curl_easy_setopt(op->easy, CURLOPT_NOPROXY, "");
 	}
+	if (c->tls && (curl_easy_setopt(op->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb) != CURLE_OK ||
+		       curl_easy_setopt(op->easy, CURLOPT_SSL_CTX_DATA, c->tls) != CURLE_OK))
+		return op_fail(op, FLUXSTATE_ENETWORK, "libcurl cannot take a prepared TLS context");
 	if (conn->insecure_skip_tls_verify) {
 		curl_easy_setopt(op->easy, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(op->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (fluxstate__tls_has_store(c->tls)) {
+		/* the store parsed once (tls.c) replaces libcurl's CA options */
+		curl_easy_setopt(op->easy, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(op->easy, CURLOPT_CAPATH, NULL);
 	} else if (conn->ca_pem && conn->ca_pem_len) {
 		struct curl_blob blob = { .data = conn->ca_pem, .len = conn->ca_pem_len, .flags = CURL_BLOB_COPY };
 
@@ -997,7 +1070,8 @@ op_start(struct op *op, uint64_t deadline)
 				return op_fail(op, FLUXSTATE_ENETWORK, "libcurl cannot use an in-memory CA for the proxy");
 		}
 	}
-	if (c->send_credentials && cert && key) {
+	if (c->send_credentials && cert && key &&
+	    !(cert == conn->client_cert_pem && fluxstate__tls_has_identity(c->tls))) {
 		struct curl_blob cb = { .data = (void *)cert, .len = cert_len, .flags = CURL_BLOB_COPY };
 		struct curl_blob kb = { .data = (void *)key, .len = key_len, .flags = CURL_BLOB_COPY };
 

@@ -315,6 +315,8 @@ struct fluxstate__fake_response {
 typedef int (*fluxstate__fake_transport_fn)(void *userdata, const char *path, struct fluxstate__fake_response *ret);
 void fluxstate__client_set_fake_transport(struct fluxstate__client *client, fluxstate__fake_transport_fn fn,
 					  void *userdata);
+/* Tests: clients created from now on hand libcurl PEM blobs per connection, as before tls.c. */
+void fluxstate__client_force_tls_blobs(int on);
 
 /* Total HTTP requests made by this client (for traces and benchmarks). */
 unsigned int fluxstate__client_n_requests(const struct fluxstate__client *client);
