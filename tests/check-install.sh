@@ -134,11 +134,11 @@ fi
 static_libs_ok() {
 	local f
 	f=$(pkg-config --static --libs fluxstate) || return 1
-	for l in -lcurl -lyaml -lyajl -lcrypto -pthread; do
+	for l in -lcurl -lyaml -lyajl -lcrypto -lssl -pthread; do
 		grep -q -- "$l" <<<"$f" || { echo "missing $l in: $f"; return 1; }
 	done
 }
-check "pkg-config --static lists curl, yaml, yajl, crypto, pthread" static_libs_ok
+check "pkg-config --static lists curl, yaml, yajl, crypto, ssl, pthread" static_libs_ok
 
 # --- C consumer --------------------------------------------------------------
 cp -r "$top/docs/examples/c" "$work/c"
