@@ -292,6 +292,16 @@ struct fluxstate__watch_target {
 void fluxstate__observations_clear(struct fluxstate__observations *obs);
 /* Drop what one read added: a list restarted after 410 Expired replays its items. */
 void fluxstate__obs_forget_read(struct fluxstate__observations *obs, unsigned int read_id);
+/*
+ * Move what read @from_id added to @from into @to as read @to_id (a
+ * speculative read of observe.c taken by the read it stood for). A
+ * Deployment or Flux v1 object @to already holds (same kind, namespace and
+ * name) is dropped, as the item callbacks drop a second sighting; @to must
+ * not have counted custom resources of the kinds the read counted.
+ * 0 or FLUXSTATE_ENOMEM.
+ */
+int fluxstate__obs_move_read(struct fluxstate__observations *to, struct fluxstate__observations *from,
+			     unsigned int from_id, unsigned int to_id);
 /* Append zeroed elements; NULL on ENOMEM. */
 struct fluxstate__obs_crd *fluxstate__obs_add_crd(struct fluxstate__observations *obs);
 struct fluxstate__obs_deployment *fluxstate__obs_add_deployment(struct fluxstate__observations *obs);
@@ -323,7 +333,7 @@ int fluxstate__meta_add_finalizer(struct fluxstate__meta *m, const char *finaliz
 int fluxstate__strv_add(char ***v, size_t *n, const char *s);
 void fluxstate__meta_clear(struct fluxstate__meta *m);
 
-/* observe.c: issue the reads of one detection (two concurrent rounds). */
+/* observe.c: issue the reads of one detection (concurrent rounds: one when Flux is healthy in the likely namespace or absent). */
 int fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs);
 
 /* ------------------------------------------------------------------------

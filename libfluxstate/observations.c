@@ -231,6 +231,88 @@ fluxstate__obs_forget_read(struct fluxstate__observations *obs, unsigned int rea
 	FORGET(obs->flux_v1, obs->n_flux_v1, object_clear, read_id);
 }
 
+/* Already holds one of its kind and namespace/name: the item callbacks keep the first one seen. */
+static int
+holds_deployment(const struct fluxstate__observations *obs, const struct fluxstate__obs_deployment *d)
+{
+	size_t i;
+
+	for (i = 0; i < obs->n_deployments; i++)
+		if (fluxstate__streq(obs->deployments[i].meta.name, d->meta.name) &&
+		    fluxstate__streq(obs->deployments[i].meta.namespace, d->meta.namespace))
+			return 1;
+	return 0;
+}
+
+static int
+holds_flux_v1(const struct fluxstate__observations *obs, const struct fluxstate__obs_object *x)
+{
+	size_t i;
+
+	for (i = 0; i < obs->n_flux_v1; i++)
+		if (fluxstate__streq(obs->flux_v1[i].kind, x->kind) &&
+		    fluxstate__streq(obs->flux_v1[i].meta.name, x->meta.name) &&
+		    fluxstate__streq(obs->flux_v1[i].meta.namespace, x->meta.namespace))
+			return 1;
+	return 0;
+}
+
+#define HOLDS_NONE(obs, x) 0
+
+/*
+ * Move the elements of one array that read @from_id added from @from to
+ * @to as read @to_id, keeping order; a duplicate is dropped. After a
+ * failure the rest stays in @from (freed with it).
+ */
+#define MOVE(to, from, field, type, clear, holds, from_id, to_id, rc) do {		\
+	size_t i_, kept_ = 0;								\
+	for (i_ = 0; i_ < (from)->n_##field; i_++) {					\
+		type *x_ = &(from)->field[i_], *slot_;					\
+		if (x_->meta.read_id != (from_id) || (rc) < 0) {			\
+			(from)->field[kept_++] = *x_;					\
+		} else if (holds((to), x_)) {						\
+			clear(x_);							\
+		} else if (!(slot_ = obs_grow((void **)&(to)->field, &(to)->n_##field,	\
+					      &(to)->cap_##field, sizeof(type)))) {	\
+			(rc) = FLUXSTATE_ENOMEM;					\
+			(from)->field[kept_++] = *x_;					\
+		} else {								\
+			*slot_ = *x_;							\
+			slot_->meta.read_id = (to_id);					\
+		}									\
+	}										\
+	(from)->n_##field = kept_;							\
+} while (0)
+
+int
+fluxstate__obs_move_read(struct fluxstate__observations *to, struct fluxstate__observations *from,
+			 unsigned int from_id, unsigned int to_id)
+{
+	size_t i;
+	int rc = 0;
+
+	MOVE(to, from, crds, struct fluxstate__obs_crd, crd_clear, HOLDS_NONE, from_id, to_id, rc);
+	MOVE(to, from, deployments, struct fluxstate__obs_deployment, deployment_clear, holds_deployment,
+	     from_id, to_id, rc);
+	MOVE(to, from, namespaces, struct fluxstate__obs_namespace, namespace_clear, HOLDS_NONE, from_id, to_id, rc);
+	MOVE(to, from, objects, struct fluxstate__obs_object, object_clear, HOLDS_NONE, from_id, to_id, rc);
+	MOVE(to, from, crs, struct fluxstate__obs_cr, fluxstate__obs_cr_clear, HOLDS_NONE, from_id, to_id, rc);
+	MOVE(to, from, flux_v1, struct fluxstate__obs_object, object_clear, holds_flux_v1, from_id, to_id, rc);
+	if (rc < 0 || !from->cr_tally)
+		return rc;
+	for (i = 0; i < fluxstate__n_crds; i++) {
+		if (from->cr_tally[i].read_id != from_id)
+			continue;
+		if (!to->cr_tally && !(to->cr_tally = calloc(fluxstate__n_crds, sizeof(*to->cr_tally))))
+			return FLUXSTATE_ENOMEM;
+		/* the examples' strings moved with their CRs */
+		to->cr_tally[i] = from->cr_tally[i];
+		to->cr_tally[i].read_id = to_id;
+		memset(&from->cr_tally[i], 0, sizeof(from->cr_tally[i]));
+	}
+	return 0;
+}
+
 void
 fluxstate__observations_clear(struct fluxstate__observations *obs)
 {

@@ -1,9 +1,16 @@
 /*
- * The reads of one detection and the facts recorded from them. Two rounds of
- * concurrent requests: round 1 is cluster-wide (version, CRDs, namespaces,
+ * The reads of one detection and the facts recorded from them, in rounds of
+ * concurrent requests. Round 1 is cluster-wide (version, CRDs, namespaces,
  * Flux-labelled objects everywhere) and decides the Flux namespace; round 2
  * reads that namespace and the custom resources whose presence can change
- * the answer. A failed read becomes a blind spot, never an empty list.
+ * the answer. Round 1 also sends, speculatively, round 2's reads of the
+ * likely namespace (the option, else $FLUX_SYSTEM_NAMESPACE, else
+ * flux-system: its Deployments, Secrets, ConfigMaps and bootstrap
+ * Kustomization). A round-2 read that one of them already made with the same
+ * parameters takes its answer and is not sent, so a healthy install there and
+ * a cluster without Flux need one round; the others are dropped unseen (no
+ * facts, blind spots or watches). A failed read becomes a blind spot, never
+ * an empty list.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -21,6 +28,13 @@
  * that caps pages still answers with a continue token.
  */
 #define METADATA_PAGE_SIZE 5000u
+#define KUSTOMIZATIONS "kustomizations.kustomize.toolkit.fluxcd.io"
+/*
+ * The version round 2 lists Kustomizations with (crd_list_version(): the
+ * storage version) on every Flux 2.x release: v1 (tests/fluxgen/crd-versions.tsv).
+ * Round 1 reads the bootstrap Kustomization at it speculatively.
+ */
+#define SPEC_SYNC_VERSION "v1"
 
 /* ---- JSON -> facts ---- */
 
@@ -103,6 +117,7 @@ struct observe;
 /* One queued read and what its items become. */
 struct read {
 	struct observe *o;
+	struct fluxstate__observations *obs; /* where its items go: o->obs, or o->spec while speculative */
 	struct fluxstate__query q;
 	struct fluxstate__result res;
 	const char *kind;               /* for blind spots */
@@ -115,12 +130,18 @@ struct read {
 	int watch;                      /* record as a wait_for_change target */
 	int replayed;                   /* its list restarted and earlier items were dropped */
 	const char *incomplete;         /* answered, but without what it was read for: why */
+	int speculative;                /* round 1's guess at a round-2 read */
+	int taken;                      /* speculative: a round-2 read took its answer */
+	int answered;                   /* round 2: a speculative read answered it; not sent */
 };
 
 struct observe {
 	fluxstate_ctx *ctx;
 	struct fluxstate__observations *obs;
-	struct read reads[48];
+	/* what the speculative reads saw: moved into obs only when round 2 would make the same read */
+	struct fluxstate__observations spec;
+	const char *env;                /* a valid $FLUX_SYSTEM_NAMESPACE, or NULL */
+	struct read reads[64];
 	size_t n_reads;
 	int oom;
 };
@@ -142,7 +163,7 @@ static int
 item_cb(const struct fluxstate__json *item, void *userdata)
 {
 	struct read *rd = userdata;
-	struct fluxstate__observations *obs = rd->o->obs;
+	struct fluxstate__observations *obs = rd->obs;
 	size_t crds = obs->n_crds, deployments = obs->n_deployments, namespaces = obs->n_namespaces;
 	size_t objects = obs->n_objects, crs = obs->n_crs, flux_v1 = obs->n_flux_v1;
 	int rc;
@@ -178,14 +199,14 @@ on_version(struct read *rd, const struct fluxstate__json *doc)
 {
 	int oom = 0, major, minor, patch;
 
-	free(rd->o->obs->server_version);
-	rd->o->obs->server_version = dup_str(fluxstate__json_get(doc, "gitVersion"), &oom);
+	free(rd->obs->server_version);
+	rd->obs->server_version = dup_str(fluxstate__json_get(doc, "gitVersion"), &oom);
 	if (oom)
 		return -1;
 	/* a 200 without a usable version hides the server check as much as a 403 does */
-	if (!rd->o->obs->server_version)
+	if (!rd->obs->server_version)
 		rd->incomplete = "the answer has no gitVersion";
-	else if (fluxstate__parse_semver(rd->o->obs->server_version, &major, &minor, &patch) < 0)
+	else if (fluxstate__parse_semver(rd->obs->server_version, &major, &minor, &patch) < 0)
 		rd->incomplete = "the answer's gitVersion is not a version";
 	return 0;
 }
@@ -194,7 +215,7 @@ on_version(struct read *rd, const struct fluxstate__json *doc)
 static int
 add_flux_v1(struct read *rd, const struct fluxstate__json *item, const char *kind, const char *api_version)
 {
-	struct fluxstate__observations *obs = rd->o->obs;
+	struct fluxstate__observations *obs = rd->obs;
 	const char *name = fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL));
 	const char *ns = fluxstate__json_str(fluxstate__json_path(item, "metadata", "namespace", NULL));
 	struct fluxstate__obs_object *o;
@@ -225,7 +246,7 @@ on_crd(struct read *rd, const struct fluxstate__json *item)
 		return add_flux_v1(rd, item, "CustomResourceDefinition", "apiextensions.k8s.io/v1");
 	if (!is_flux_labelled_json(item) && !fluxstate__is_flux_group(group) && !fluxstate__crd_lookup(name))
 		return 0;
-	c = fluxstate__obs_add_crd(rd->o->obs);
+	c = fluxstate__obs_add_crd(rd->obs);
 	if (!c || parse_meta(item, &c->meta) < 0)
 		return -1;
 	c->group = dup_str(fluxstate__json_get(spec, "group"), &oom);
@@ -267,7 +288,7 @@ on_crd(struct read *rd, const struct fluxstate__json *item)
 static int
 on_namespace(struct read *rd, const struct fluxstate__json *item)
 {
-	struct fluxstate__obs_namespace *n = fluxstate__obs_add_namespace(rd->o->obs);
+	struct fluxstate__obs_namespace *n = fluxstate__obs_add_namespace(rd->obs);
 	const struct fluxstate__json *cond;
 	int oom = 0;
 
@@ -285,7 +306,7 @@ on_namespace(struct read *rd, const struct fluxstate__json *item)
 static int
 on_deployment(struct read *rd, const struct fluxstate__json *item)
 {
-	struct fluxstate__observations *obs = rd->o->obs;
+	struct fluxstate__observations *obs = rd->obs;
 	const char *name = fluxstate__json_str(fluxstate__json_path(item, "metadata", "name", NULL));
 	const char *ns = fluxstate__json_str(fluxstate__json_path(item, "metadata", "namespace", NULL));
 	const struct fluxstate__json *status = fluxstate__json_get(item, "status"), *c, *cond;
@@ -341,7 +362,7 @@ on_deployment(struct read *rd, const struct fluxstate__json *item)
 static int
 on_object(struct read *rd, const struct fluxstate__json *item)
 {
-	struct fluxstate__obs_object *o = fluxstate__obs_add_object(rd->o->obs);
+	struct fluxstate__obs_object *o = fluxstate__obs_add_object(rd->obs);
 
 	if (!o || parse_meta(item, &o->meta) < 0)
 		return -1;
@@ -376,7 +397,7 @@ on_cr(struct read *rd, const struct fluxstate__json *item)
 	c.stalled_reason = dup_str(fluxstate__json_get(cond, "reason"), &oom);
 	c.stalled_message = dup_str(fluxstate__json_get(cond, "message"), &oom);
 	c.last_applied_revision = dup_str(fluxstate__json_path(item, "status", "lastAppliedRevision", NULL), &oom);
-	if (oom || fluxstate__obs_count_cr(rd->o->obs, &c, read_id(rd)) < 0)
+	if (oom || fluxstate__obs_count_cr(rd->obs, &c, read_id(rd)) < 0)
 		goto oom;
 	fluxstate__obs_cr_clear(&c);
 	return 0;
@@ -397,6 +418,7 @@ add_read(struct observe *o, const char *group, const char *version, const char *
 	rd = &o->reads[o->n_reads++];
 	memset(rd, 0, sizeof(*rd));
 	rd->o = o;
+	rd->obs = o->obs;
 	rd->q.group = group;
 	rd->q.version = version;
 	rd->q.resource = resource;
@@ -416,20 +438,38 @@ add_read(struct observe *o, const char *group, const char *version, const char *
 	return rd;
 }
 
+/* Keep the client's message, if it left one. */
 static int
-queue_reads(struct observe *o, struct fluxstate__client *client, size_t from)
+run_failed(fluxstate_ctx *ctx, int rc)
 {
-	size_t i;
+	char msg[sizeof(ctx->error)];
+
+	memcpy(msg, ctx->error, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	return fluxstate__error(ctx, rc, "%s", msg[0] ? msg : fluxstate_strerror(rc));
+}
+
+/* Send the reads from @from on (not those a speculative read answered) and wait for them. */
+static int
+run_reads(struct observe *o, struct fluxstate__client *client, size_t from, uint64_t deadline)
+{
+	size_t i, n = 0;
 	int rc;
 
 	for (i = from; i < o->n_reads; i++) {
 		struct read *rd = &o->reads[i];
 
+		if (rd->answered)
+			continue;
 		rc = fluxstate__client_add(client, &rd->q, item_cb, rd, &rd->res);
 		if (rc < 0)
-			return rc;
+			return run_failed(o->ctx, rc);
+		n++;
 	}
-	return 0;
+	rc = n ? fluxstate__client_run(client, deadline) : 0;
+	if (rc < 0)
+		return run_failed(o->ctx, rc);
+	return o->oom ? fluxstate__error(o->ctx, FLUXSTATE_ENOMEM, "out of memory") : 0;
 }
 
 static int
@@ -459,13 +499,13 @@ same_blind_spot(struct fluxstate__observations *obs, const char *kind, const cha
  * rather than report blind spots as if access had been denied.
  */
 static int
-unanswered(struct observe *o, size_t from, size_t n_answered)
+unanswered(struct observe *o, size_t from, size_t to, size_t n_answered)
 {
 	const struct read *cut = NULL, *first = NULL;
 	size_t i, n_cut = 0;
 	int tcp = 0, tls = 0, all_timeouts = 1;
 
-	for (i = from; i < o->n_reads; i++) {
+	for (i = from; i < to; i++) {
 		const struct read *rd = &o->reads[i];
 
 		if (rd->res.code == FLUXSTATE_ETIMEDOUT && !n_cut++)
@@ -481,7 +521,7 @@ unanswered(struct observe *o, size_t from, size_t n_answered)
 		return fluxstate__error(o->ctx, FLUXSTATE_ETIMEDOUT,
 					"the %u ms deadline passed before %zu of %zu reads finished (%s %s: %s); "
 					"a partial view decides nothing: allow more time",
-					o->ctx->timeout_ms, n_cut, o->n_reads - from, cut->q.resource ? "list" : "get",
+					o->ctx->timeout_ms, n_cut, to - from, cut->q.resource ? "list" : "get",
 					cut->q.resource ? cut->q.resource : cut->q.raw_path,
 					cut->res.message ? cut->res.message : "timed out");
 	if (n_answered || !first)
@@ -501,18 +541,18 @@ unanswered(struct observe *o, size_t from, size_t n_answered)
 }
 
 /*
- * Turn failed reads into blind spots. Whole-probe failures are returned
- * instead: 401 or unobtainable credentials anywhere, the deadline cutting
- * reads off, no request answered, or every read failing the same way.
+ * Turn failed reads [@from, @to) into blind spots. Whole-probe failures are
+ * returned instead: 401 or unobtainable credentials anywhere, the deadline
+ * cutting reads off, no request answered, or every read failing the same way.
  */
 static int
-collect(struct observe *o, size_t from, int *ret_all_failed_code)
+collect(struct observe *o, size_t from, size_t to, int *ret_all_failed_code)
 {
 	struct fluxstate__observations *obs = o->obs;
 	size_t i, n_failed = 0, n_answered = 0;
 	int common = 0, code;
 
-	for (i = from; i < o->n_reads; i++) {
+	for (i = from; i < to; i++) {
 		struct read *rd = &o->reads[i];
 		struct fluxstate__blind_spot *b;
 		const char *what = rd->q.resource ? "list" : "get";
@@ -578,13 +618,13 @@ collect(struct observe *o, size_t from, int *ret_all_failed_code)
 		if (!b->kind || !b->api_version || (rd->q.namespace && !b->namespace))
 			return FLUXSTATE_ENOMEM;
 	}
-	code = unanswered(o, from, n_answered);
+	code = unanswered(o, from, to, n_answered);
 	if (code < 0)
 		return code;
-	if (n_failed && n_failed == o->n_reads - from && !n_answered)
+	if (n_failed && n_failed == to - from && !n_answered)
 		*ret_all_failed_code = FLUXSTATE_ENETWORK; /* never connected */
 	else
-		*ret_all_failed_code = (n_failed && n_failed == o->n_reads - from &&
+		*ret_all_failed_code = (n_failed && n_failed == to - from &&
 					(common == FLUXSTATE_ENETWORK || common == FLUXSTATE_ETIMEDOUT ||
 					 common == FLUXSTATE_EPROTOCOL)) ? common : 0;
 	return 0;
@@ -620,15 +660,10 @@ static int
 choose_namespace(struct observe *o)
 {
 	struct fluxstate__observations *obs = o->obs;
-	const char *env = getenv("FLUX_SYSTEM_NAMESPACE");
+	const char *env = o->env;
 	const char *best = NULL;
 	size_t i, j, best_n = 0;
 
-	if (env && *env && !fluxstate__is_dns_label(env))
-		/* flux ignores an invalid value (with a warning: the CLI prints it) */
-		fluxstate__log(o->ctx, "ignoring $FLUX_SYSTEM_NAMESPACE \"%s\": not a valid namespace name", env);
-	if (env && (!*env || !fluxstate__is_dns_label(env)))
-		env = NULL;
 	if (o->ctx->flux_namespace) {
 		obs->namespace = fluxstate__strdup(o->ctx->flux_namespace);
 		obs->namespace_source = FLUXSTATE__NS_OPTION;
@@ -688,6 +723,25 @@ choose_namespace(struct observe *o)
 	}
 	obs->namespace = fluxstate__strdup(best);
 	return obs->namespace ? 0 : FLUXSTATE_ENOMEM;
+}
+
+/* $FLUX_SYSTEM_NAMESPACE when flux would use it. */
+static const char *
+flux_env(fluxstate_ctx *ctx)
+{
+	const char *env = getenv("FLUX_SYSTEM_NAMESPACE");
+
+	if (env && *env && !fluxstate__is_dns_label(env))
+		/* flux ignores an invalid value (with a warning: the CLI prints it) */
+		fluxstate__log(ctx, "ignoring $FLUX_SYSTEM_NAMESPACE \"%s\": not a valid namespace name", env);
+	return env && *env && fluxstate__is_dns_label(env) ? env : NULL;
+}
+
+/* What choose_namespace() picks when round 1 shows no Flux anywhere. */
+static const char *
+likely_namespace(const struct observe *o)
+{
+	return o->ctx->flux_namespace ? o->ctx->flux_namespace : o->env ? o->env : FLUXSTATE_DEFAULT_FLUX_NAMESPACE;
 }
 
 /* Keep only the objects that are Flux's: labelled, known names, Helm releases of Flux charts. */
@@ -845,15 +899,83 @@ add_unlistable(struct fluxstate__observations *obs, const struct fluxstate__crd_
 	return b->kind && b->api_version && b->message ? 0 : FLUXSTATE_ENOMEM;
 }
 
-/* Keep the client's message, if it left one. */
-static int
-run_failed(fluxstate_ctx *ctx, int rc)
+/* The Flux namespace's own reads: its Deployments (every one, labelled or not), Secrets and ConfigMaps. */
+static void
+add_namespace_reads(struct observe *o, const char *ns)
 {
-	char msg[sizeof(ctx->error)];
+	struct read *rd = add_read(o, "apps", "v1", "deployments", ns, NULL, 0, "Deployment",
+				   FLUXSTATE__SEE_CONTROLLERS, on_deployment);
 
-	memcpy(msg, ctx->error, sizeof(msg));
-	msg[sizeof(msg) - 1] = '\0';
-	return fluxstate__error(ctx, rc, "%s", msg[0] ? msg : fluxstate_strerror(rc));
+	if (rd)
+		rd->watch = 1;
+	add_read(o, "", "v1", "secrets", ns, NULL, 1, "Secret", FLUXSTATE__SEE_SECRETS, on_object);
+	add_read(o, "", "v1", "configmaps", ns, NULL, 1, "ConfigMap", FLUXSTATE__SEE_CONFIGMAPS, on_object);
+}
+
+/* The bootstrap sync object (the Kustomization named like its namespace), for the installer. */
+static int
+add_sync_read(struct observe *o, const struct fluxstate__crd_info *info, const char *group, const char *version,
+	      const char *plural, const char *ns)
+{
+	struct read *rd = add_read(o, group, version, plural, ns, NULL, 1, info->kind, 0, on_cr);
+
+	if (!rd)
+		return 0;
+	rd->crd = info;
+	rd->field_selector = fluxstate__asprintf("metadata.name=%s", ns);
+	rd->q.field_selector = rd->field_selector;
+	rd->cr_api_version = fluxstate__asprintf("%s/%s", group, version);
+	return rd->field_selector && rd->cr_api_version ? 0 : FLUXSTATE_ENOMEM;
+}
+
+/* Would @a send the request @b sent, and record its answer the same way? */
+static int
+same_read(const struct read *a, const struct read *b)
+{
+	const struct fluxstate__query *x = &a->q, *y = &b->q;
+
+	return fluxstate__streq(x->raw_path, y->raw_path) && fluxstate__streq(x->group, y->group) &&
+	       fluxstate__streq(x->version, y->version) && fluxstate__streq(x->resource, y->resource) &&
+	       fluxstate__streq(x->namespace, y->namespace) && fluxstate__streq(x->name, y->name) &&
+	       fluxstate__streq(x->label_selector, y->label_selector) &&
+	       fluxstate__streq(x->field_selector, y->field_selector) && x->metadata_only == y->metadata_only &&
+	       x->page_size == y->page_size && fluxstate__streq(x->list_kind, y->list_kind) &&
+	       a->item == b->item && a->sight == b->sight && a->crd == b->crd && a->watch == b->watch &&
+	       fluxstate__streq(a->kind, b->kind) && fluxstate__streq(a->api_version, b->api_version) &&
+	       fluxstate__streq(a->cr_api_version, b->cr_api_version);
+}
+
+/*
+ * A round-2 read that a speculative read already made, with the same
+ * parameters, takes that read's answer and items as if it had just been
+ * sent (the same facts, the same blind spot if it failed) and is not sent.
+ * Speculative reads that no round-2 read takes leave no trace.
+ */
+static int
+take_speculative(struct observe *o, size_t spec_from, size_t spec_to)
+{
+	size_t i, j;
+
+	for (i = spec_to; i < o->n_reads; i++) {
+		struct read *rd = &o->reads[i];
+
+		for (j = spec_from; j < spec_to; j++) {
+			struct read *sp = &o->reads[j];
+
+			if (sp->taken || !same_read(rd, sp))
+				continue;
+			if (fluxstate__obs_move_read(o->obs, &o->spec, read_id(sp), read_id(rd)) < 0)
+				return fluxstate__error(o->ctx, FLUXSTATE_ENOMEM, "out of memory");
+			rd->res = sp->res;
+			memset(&sp->res, 0, sizeof(sp->res));
+			rd->incomplete = sp->incomplete;
+			rd->replayed = sp->replayed;
+			rd->answered = 1;
+			sp->taken = 1;
+			break;
+		}
+	}
+	return 0;
 }
 
 int
@@ -861,9 +983,10 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 {
 	struct observe *o;
 	struct fluxstate__client *client;
+	const struct fluxstate__crd_info *ks = fluxstate__crd_lookup(KUSTOMIZATIONS);
 	unsigned int before;
 	uint64_t deadline = fluxstate__now_ms() + ctx->timeout_ms;
-	size_t i, phase2;
+	size_t i, spec_from, phase2;
 	int rc, all_failed = 0;
 	struct read *rd;
 
@@ -875,6 +998,7 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		return fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
 	o->ctx = ctx;
 	o->obs = obs;
+	o->env = flux_env(ctx);
 	before = fluxstate__client_n_requests(client);
 
 	/* round 1: cluster-wide */
@@ -902,19 +1026,34 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		 FLUXSTATE__SEE_NS_OBJECTS, on_object);
 	add_read(o, "", "v1", "resourcequotas", NULL, SEL_PART_OF, 1, "ResourceQuota",
 		 FLUXSTATE__SEE_NS_OBJECTS, on_object);
-
-	rc = queue_reads(o, client, 0);
-	if (rc == 0)
-		rc = fluxstate__client_run(client, deadline);
-	if (rc < 0)
-		rc = run_failed(ctx, rc);
-	if (rc < 0)
-		goto out;
-	if (o->oom) {
+	/*
+	 * ... and, speculatively, what round 2 reads when Flux is healthy in
+	 * the likely namespace or absent: that namespace and its bootstrap
+	 * Kustomization. Their items wait in o->spec until round 2 takes them.
+	 */
+	spec_from = o->n_reads;
+	o->spec.namespace = fluxstate__strdup(likely_namespace(o));
+	o->spec.list_all_crs = obs->list_all_crs;
+	if (!o->spec.namespace) {
 		rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = collect(o, 0, &all_failed);
+	add_namespace_reads(o, o->spec.namespace);
+	/* a cleanup plan lists every Kustomization: the sync object alone is never its read */
+	if (ks && !obs->list_all_crs &&
+	    add_sync_read(o, ks, ks->group, SPEC_SYNC_VERSION, ks->plural, o->spec.namespace) < 0) {
+		rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = spec_from; i < o->n_reads; i++) {
+		o->reads[i].speculative = 1;
+		o->reads[i].obs = &o->spec;
+	}
+
+	rc = run_reads(o, client, 0, deadline);
+	if (rc < 0)
+		goto out;
+	rc = collect(o, 0, spec_from, &all_failed);
 	if (rc < 0)
 		goto out;
 	if (all_failed) {
@@ -943,12 +1082,7 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 
 	/* round 2: the Flux namespace, and custom resources that can change the answer */
 	phase2 = o->n_reads;
-	rd = add_read(o, "apps", "v1", "deployments", obs->namespace, NULL, 0, "Deployment",
-		      FLUXSTATE__SEE_CONTROLLERS, on_deployment);
-	rd->watch = 1;
-	add_read(o, "", "v1", "secrets", obs->namespace, NULL, 1, "Secret", FLUXSTATE__SEE_SECRETS, on_object);
-	add_read(o, "", "v1", "configmaps", obs->namespace, NULL, 1, "ConfigMap", FLUXSTATE__SEE_CONFIGMAPS,
-		 on_object);
+	add_namespace_reads(o, obs->namespace);
 	/* Flux v1 ran in namespace flux: report it (never as Flux v2), so no cleanup touches it */
 	if (!fluxstate__streq(obs->namespace, FLUXSTATE__FLUX_V1_NAMESPACE))
 		for (i = 0; i < obs->n_namespaces; i++)
@@ -977,16 +1111,8 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 		}
 		if (owner_runs(obs, info->owner) && !obs->list_all_crs) {
 			/* only the bootstrap sync object, for the installer */
-			if (strcmp(info->kind, "Kustomization") != 0)
-				continue;
-			rd = add_read(o, c->group, version, c->plural, obs->namespace, NULL, 1, info->kind, 0, on_cr);
-			if (!rd)
-				break;
-			rd->crd = info;
-			rd->field_selector = fluxstate__asprintf("metadata.name=%s", obs->namespace);
-			rd->q.field_selector = rd->field_selector;
-			rd->cr_api_version = fluxstate__asprintf("%s/%s", c->group, version);
-			if (!rd->cr_api_version || !rd->field_selector) {
+			if (strcmp(info->kind, "Kustomization") == 0 &&
+			    add_sync_read(o, info, c->group, version, c->plural, obs->namespace) < 0) {
 				rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
 				goto out;
 			}
@@ -1006,23 +1132,19 @@ fluxstate__observe(fluxstate_ctx *ctx, struct fluxstate__observations *obs)
 			goto out;
 		}
 	}
-	rc = queue_reads(o, client, phase2);
+	rc = take_speculative(o, spec_from, phase2);
 	if (rc == 0)
-		rc = fluxstate__client_run(client, deadline);
-	if (rc < 0)
-		rc = run_failed(ctx, rc);
+		rc = run_reads(o, client, phase2, deadline);
 	if (rc < 0)
 		goto out;
-	if (o->oom) {
-		rc = fluxstate__error(ctx, FLUXSTATE_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = collect(o, phase2, &all_failed);
+	rc = collect(o, phase2, o->n_reads, &all_failed);
 	if (rc < 0)
 		goto out;
 	filter_objects(obs);
 	sort_observations(obs);
 	for (i = 0; i < o->n_reads; i++) {
+		if (o->reads[i].speculative)
+			continue; /* taken: its round-2 read watches; not taken: unseen */
 		rc = add_watch(o, &o->reads[i]);
 		if (rc < 0)
 			goto out;
@@ -1037,6 +1159,7 @@ out:
 		free(o->reads[i].field_selector);
 		fluxstate__result_clear(&o->reads[i].res);
 	}
+	fluxstate__observations_clear(&o->spec);
 	free(o);
 	return rc;
 }
