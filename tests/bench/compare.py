@@ -125,14 +125,18 @@ def kubeconfig(path, server, ca_file, token):
 
 def floor_requests(log_path, out):
     """fluxstate's requests from the simulator's log, grouped: round 1
-    (cluster-wide), round 2 (what depends on its answers), each list's pages
-    in order."""
+    (cluster-wide, and the speculative reads of the likely namespace),
+    round 2 (what depends on its answers), each list's pages in order."""
     entries = [json.loads(line) for line in open(log_path)]
-    # observe.c's round 1: cluster-wide reads; everything else depends on them
+    # observe.c's round 1: cluster-wide reads, and round 2's reads of flux-system sent
+    # speculatively; everything else depends on them
     round1 = {"/version", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "/api/v1/namespaces",
               "/apis/apps/v1/deployments", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
               "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", "/api/v1/serviceaccounts",
-              "/api/v1/services", "/apis/networking.k8s.io/v1/networkpolicies", "/api/v1/resourcequotas"}
+              "/api/v1/services", "/apis/networking.k8s.io/v1/networkpolicies", "/api/v1/resourcequotas",
+              "/apis/apps/v1/namespaces/flux-system/deployments", "/api/v1/namespaces/flux-system/secrets",
+              "/api/v1/namespaces/flux-system/configmaps",
+              "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations"}
     pages = {}
     lines = []
     for e in entries:
